@@ -1,0 +1,398 @@
+"""MissedMeetingWorkflow: one durable case per missed meeting, from hearing to closed case.
+
+The workflow is plumbing: it asks `domain.planner.next_action` what to do, does it through an activity or a
+timer, and records the result in the case state. Everything a caseworker or a citizen does arrives as an
+update whose validator refuses what the rules forbid. The journal in the state is the case file; the
+`timeline` query returns it in the contract's format.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        Alarm,
+        CaseRef,
+        Email,
+        InboundCheck,
+        InboundCheckResult,
+        Letter,
+        PaymentNotice,
+        Receipt,
+        Sms,
+        TaskCancellation,
+        TaskNotice,
+    )
+    from domain import journal as j
+    from domain import planner as plan
+    from domain.calendar import WorkingCalendar
+    from domain.case import CaseState, OpenTask
+    from domain.events import Decision, TaskCompleted, TaskKind
+    from domain.rules import decision_refusal, task_refusal
+    from workflows import search_attributes as sa
+    from workflows.api import (
+        CASE_CLOSED,
+        DECISION_REFUSED,
+        DUPLICATE_EVENT,
+        TASK_NOT_OPEN,
+        CaseInput,
+        CaseResult,
+        CaseStatus,
+        CitizenEventInput,
+        EventAck,
+        OpenTaskView,
+        Outcome,
+        Timeline,
+    )
+
+OUTBOUND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
+                             maximum_interval=timedelta(minutes=10))
+"""Channels fail transiently (timeouts, 5xx): keep retrying with backoff; permanent failures are non-retryable."""
+OUTBOUND_TIMEOUT = timedelta(minutes=2)
+
+
+@workflow.defn(name="MissedMeetingWorkflow")
+class MissedMeetingWorkflow:
+    """*Udeblivelse*: partshøring, deadline, udvidet partshøring, afgørelse, brev, fradrag."""
+
+    @workflow.init
+    def __init__(self, inp: CaseInput) -> None:
+        self.inp = inp
+        self.policy = inp.policy.policy
+        self.cal = WorkingCalendar(inp.policy)
+        self.state = inp.state or CaseState(case=inp.case)
+        self.offset = timedelta(seconds=inp.clock_offset_seconds)
+        self.changed = False
+        self.waiting_for = ""
+        self.wake_at: Any = None
+        self.wid = workflow.info().workflow_id
+        self.ref = CaseRef(
+            workflow_id=self.wid,
+            meeting_id=inp.case.meeting_id,
+            case_id=inp.case.case_id,
+            ground=inp.case.ground,
+            absence_at=inp.case.occurred_at,
+        )
+
+    # -- the case's clock ---------------------------------------------------------------------------------------
+    def now(self) -> Any:
+        """The case's time in the policy's zone (server time, less the simulation offset)."""
+        return self.cal.local(workflow.now() - self.offset).replace(microsecond=0)
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+    @workflow.run
+    async def run(self, inp: CaseInput) -> CaseResult:
+        if inp.state is None:
+            self.state.note(self.now(), j.CASE_OPENED, case_id=inp.case.case_id, ground=inp.case.ground.value,
+                            readiness=inp.case.citizen.readiness.value, policy=self.policy.name)
+        self._publish()
+        while not self.state.closed:
+            action = plan.next_action(self.state, self.policy, self.cal, self.now())
+            if isinstance(action, plan.Wait):
+                if self._should_continue_as_new():
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    workflow.continue_as_new(CaseInput(case=inp.case, policy=inp.policy,
+                                                       clock_offset_seconds=inp.clock_offset_seconds,
+                                                       state=self.state))
+                await self._wait(action)
+            else:
+                await self._do(action)
+            self._publish()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._result()
+
+    async def _wait(self, action: plan.Wait) -> None:
+        self.waiting_for, self.wake_at = action.reason, action.until
+        self._publish()
+        self.changed = False
+        timeout = None
+        if action.until is not None:
+            timeout = max(action.until - self.now(), timedelta(seconds=1))
+        try:
+            await workflow.wait_condition(lambda: self.changed, timeout=timeout, timeout_summary=action.reason)
+        except TimeoutError:
+            pass
+        self.waiting_for, self.wake_at = "", None
+
+    def _should_continue_as_new(self) -> bool:
+        return workflow.info().is_continue_as_new_suggested()
+
+    # -- doing --------------------------------------------------------------------------------------------------
+    async def _do(self, action: plan.Action) -> None:  # noqa: C901 - one branch per kind of step
+        now = self.now()
+        st = self.state
+        match action:
+            case plan.SendHearingLetters():
+                await self._send_hearing(now, action)
+            case plan.CheckInbound():
+                res = await self._activity("check_inbound_contact", InboundCheck(case=self.ref, since=st.absence_at),
+                                           InboundCheckResult, "check the case system for contact from the citizen")
+                st.on_inbound_contact(now, res.contact, res.via, res.note)
+                plan.after_attempt(st, self.policy, self.cal, now)
+            case plan.OpenTask():
+                await self._open_task(now, action)
+            case plan.CancelTasks():
+                for task in [t for t in st.open_tasks if t.kind in action.kinds]:
+                    await self._activity("cancel_task", TaskCancellation(
+                        idempotency_key=f"{task.key}/cancel", task_key=task.key, case=self.ref, reason=action.reason,
+                    ), Receipt, f"withdraw {task.kind.value} task: {action.reason}")
+                    st.open_tasks.remove(task)
+                    st.note(now, j.TASK_CANCELLED, task=task.kind.value, reason=action.reason)
+            case plan.SendSms():
+                await self._activity("send_sms", Sms(
+                    idempotency_key=f"{self.wid}/sms/{action.number}", case=self.ref, citizen=st.citizen,
+                    number=action.number, max_chars=self.policy.nemsms_max_chars, release_on=now.date(),
+                ), Receipt, f"NemSMS {action.number} asking the citizen to call")
+                st.sms_sent += 1
+                st.note(now, j.SMS_SENT, number=action.number)
+                plan.after_attempt(st, self.policy, self.cal, now)
+            case plan.SendEmail():
+                await self._activity("send_email", Email(
+                    idempotency_key=f"{self.wid}/email/{action.number}", case=self.ref, citizen=st.citizen,
+                    number=action.number,
+                ), Receipt, f"e-mail {action.number} asking the citizen to get in touch")
+                st.emails_sent += 1
+                st.note(now, j.EMAIL_SENT, number=action.number)
+                plan.after_attempt(st, self.policy, self.cal, now)
+            case plan.SkipRung():
+                plan.skip_rung(st, action, now)
+            case plan.RaiseAlarm():
+                await self._activity("raise_alarm", Alarm(
+                    idempotency_key=f"{self.wid}/alarm/deduction-limit", case=self.ref, limit=action.limit,
+                    stage=st.stage().value,
+                ), Receipt, f"alarm: deduction limit {action.limit.isoformat()} is near")
+                st.alarm_raised = True
+                st.note(now, j.DEDUCTION_LIMIT_ALARM, limit=action.limit.isoformat())
+            case plan.SendDecisionLetter():
+                await self._send_decision_letters(now, action)
+            case plan.RegisterDeduction():
+                await self._payments("deduction_start", action.from_day, action.to_day)
+                st.deduction_registered = True
+                st.deduction_end_registered = action.to_day is not None
+                st.note(now, j.DEDUCTION_REGISTERED, **{"from": action.from_day.isoformat(),
+                                                        "to": action.to_day.isoformat() if action.to_day else None})
+            case plan.EndDeduction():
+                await self._payments("deduction_end", st.absence_at.date(), action.to_day)
+                st.deduction_end_registered = True
+                st.note(now, j.DEDUCTION_ENDED, **{"from": st.absence_at.date().isoformat(),
+                                                   "to": action.to_day.isoformat()})
+            case plan.ReverseDeduction():
+                await self._payments("reversal", st.absence_at.date(), None)
+                st.deduction_end_registered = True
+                st.note(now, j.SANCTION_ANNULLED, payments="reversed")
+            case plan.Close():
+                st.closed = True
+                st.note(now, j.CASE_CLOSED, decision=st.decision.decision.value if st.decision else None)
+
+    async def _send_hearing(self, now: Any, action: plan.SendHearingLetters) -> None:
+        st = self.state
+        channels = plan.citizen_channels(st)
+        delivered, deadline = plan.hearing_deadline(self.policy, self.cal, now, channels)
+        common: dict[str, Any] = dict(case=self.ref, kind="hearing", citizen=st.citizen, release_on=action.release_on,
+                                      deadline=deadline.last_day, deadline_ends_at=deadline.ends_at)
+        for channel in channels:
+            await self._letter(Letter(
+                idempotency_key=f"{self.wid}/hearing_letter/citizen/{channel}", channel=channel, to="citizen",
+                digital_post_guidance=channel == "physical_post" and len(channels) > 1, **common,
+            ))
+            st.note(now, j.HEARING_LETTER_SENT, channel=channel, to="citizen")
+        for n, rep in enumerate(st.citizen.representatives, start=1):
+            channel = plan.copy_channel(rep.address, rep.email)
+            await self._letter(Letter(
+                idempotency_key=f"{self.wid}/hearing_letter/{n}-{rep.role.value}/{channel}", channel=channel,
+                to=rep.role.value, representative=rep, **common,
+            ))
+            st.note(now, j.HEARING_LETTER_SENT, channel=channel, to=rep.role.value)
+            if channel == "caseworker":
+                st.note(now, j.LETTER_COPY_NEEDS_CASEWORKER, to=rep.role.value, reason="no address or e-mail on file")
+        plan.record_hearing(st, now, delivered, deadline)
+
+    async def _send_decision_letters(self, now: Any, action: plan.SendDecisionLetter) -> None:
+        st = self.state
+        assert st.decision is not None
+        sanctioned = st.decision.decision.value == "sanction" and not st.annulled
+        kind = action.kind
+        common: dict[str, Any] = dict(
+            case=self.ref, kind=kind, citizen=st.citizen, release_on=now.date(),
+            decision=st.decision.decision.value if kind == "decision" else ("annul" if st.annulled else "uphold"),
+            decision_reasons=st.decision.note, explanation=st.latest_explanation(), contact_log=st.contact_log(),
+            deduction_from=st.absence_at.date() if sanctioned else None,
+            deduction_to=plan._last_deducted_day(st) if sanctioned else None,
+            complaint_weeks=self.policy.complaint_weeks, deadline=st.deadline_last_day,
+        )
+        suffix = "decision_letter" if kind == "decision" else f"reassessment_letter/{action.number}"
+        for channel in plan.citizen_channels(st):
+            await self._letter(Letter(idempotency_key=f"{self.wid}/{suffix}/citizen/{channel}", channel=channel,
+                                      to="citizen", **common))
+            st.note(now, j.DECISION_LETTER_SENT, channel=channel, to="citizen", kind=kind)
+        for n, rep in enumerate(st.citizen.representatives, start=1):
+            channel = plan.copy_channel(rep.address, rep.email)
+            await self._letter(Letter(idempotency_key=f"{self.wid}/{suffix}/{n}-{rep.role.value}/{channel}",
+                                      channel=channel, to=rep.role.value, representative=rep, **common))
+            st.note(now, j.DECISION_LETTER_SENT, channel=channel, to=rep.role.value, kind=kind)
+        if kind == "decision":
+            st.decision_letter_sent = True
+        else:
+            st.reassessment_letters_sent += 1
+
+    async def _open_task(self, now: Any, action: plan.OpenTask) -> None:
+        st = self.state
+        key = st.next_task_key(self.wid, action.kind.value)
+        await self._activity("open_task", TaskNotice(
+            idempotency_key=key, case=self.ref, kind=action.kind, attempt=action.attempt, role=action.role,
+            opened_at=now, summary=st.brief(action.kind.value),
+        ), Receipt, f"task for a caseworker: {action.kind.value}" + (f" ({action.role})" if action.role else ""))
+        st.open_tasks.append(OpenTask(kind=action.kind, key=key, opened_at=now, attempt=action.attempt,
+                                      role=action.role))
+        if action.kind == TaskKind.decision:
+            st.note(now, j.DECISION_TASK_OPENED, warning_signs=st.warning_signs() or None)
+        elif action.kind == TaskKind.reassessment:
+            st.note(now, j.REASSESSMENT_TASK_OPENED)
+        else:
+            st.note(now, j.TASK_OPENED, task=action.kind.value, attempt=action.attempt, role=action.role)
+
+    async def _letter(self, letter: Letter) -> Receipt:
+        summary = f"{letter.kind} letter to {letter.to} by {letter.channel.replace('_', ' ')}"
+        return await self._activity("send_letter", letter, Receipt, summary)
+
+    async def _payments(self, kind: str, from_day: Any, to_day: Any) -> None:
+        await self._activity("notify_payments", PaymentNotice(
+            idempotency_key=f"{self.wid}/payments/{kind}", case=self.ref, kind=kind, from_day=from_day, to_day=to_day,
+        ), Receipt, f"tell payments: {kind.replace('_', ' ')}")
+
+    async def _activity(self, name: str, arg: Any, result_type: type[Any], summary: str) -> Any:
+        return await workflow.execute_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=OUTBOUND_TIMEOUT,
+            retry_policy=OUTBOUND_RETRY, summary=summary,
+        )
+
+    # -- updates: the citizen's side --------------------------------------------------------------------------
+    @workflow.update(name="citizen_event", description="Record that the citizen answered, turned up, or is "
+                     "available again. Any contact stops the waiting and the contact attempts.")
+    async def citizen_event(self, inp: CitizenEventInput) -> EventAck:
+        ev, now = inp.event, self.now()
+        if ev.type == "citizen_responded":
+            self.state.on_response(ev, now)
+        elif ev.type == "citizen_attended":
+            self.state.on_attended(ev, now)
+        else:
+            self.state.on_contact_restored(ev, now)
+        return self._ack(ev.event_id)
+
+    @citizen_event.validator
+    def _validate_citizen_event(self, inp: CitizenEventInput) -> None:
+        self._refuse_seen_or_closed(inp.event.event_id)
+
+    # -- updates: the caseworker's side -----------------------------------------------------------------------
+    @workflow.update(name="complete_task", description="A caseworker reports a task's outcome (phone_call, "
+                     "representative, home_visit, decision, reassessment). Refused if the task is not open or "
+                     "the rules forbid the decision.")
+    async def complete_task(self, ev: TaskCompleted) -> EventAck:
+        now = self.now()
+        if ev.task == TaskKind.decision:
+            reason = decision_refusal(self.state, self.policy, Decision(ev.outcome), now)
+            if reason is not None:
+                self.state.on_decision_refused(ev, now, reason)
+                self.changed = True
+                raise ApplicationError(f"decision refused: {reason}", type=DECISION_REFUSED, non_retryable=True)
+            self.state.on_decision(ev, now)
+        else:
+            plan.record_task_outcome(self.state, self.policy, self.cal, ev, now)
+        return self._ack(ev.event_id)
+
+    @complete_task.validator
+    def _validate_complete_task(self, ev: TaskCompleted) -> None:
+        self._refuse_seen_or_closed(ev.event_id)
+        if ev.task != TaskKind.decision:
+            reason = task_refusal(self.state, ev)
+            if reason is not None:
+                raise ApplicationError(reason, type=TASK_NOT_OPEN, non_retryable=True)
+
+    def _refuse_seen_or_closed(self, event_id: str) -> None:
+        if self.state.seen(event_id):
+            raise ApplicationError(f"event {event_id} was already recorded", type=DUPLICATE_EVENT,
+                                   non_retryable=True)
+        if self.state.closed:
+            raise ApplicationError("the case is closed", type=CASE_CLOSED, non_retryable=True)
+
+    def _ack(self, event_id: str) -> EventAck:
+        self.changed = True
+        return EventAck(event_id=event_id, stage=self.state.stage().value)
+
+    # -- queries ----------------------------------------------------------------------------------------------
+    @workflow.query(name="timeline", description="The case journal: every step in the contract's format.")
+    def timeline(self) -> Timeline:
+        st = self.state
+        outcome = None
+        if st.decision is not None:
+            day = (st.decision.at - st.absence_at).total_seconds() / 86400
+            outcome = Outcome(decision=st.decision.decision.value, decided_at=self.cal.local(st.decision.at),
+                              decided_day=round(day, 2))
+        return Timeline(meeting_id=st.case.meeting_id, workflow_id=self.wid, steps=st.timeline(self.cal.tz),
+                        outcome=outcome)
+
+    @workflow.query(name="status", description="Stage, open tasks and what the case waits for.")
+    def status(self) -> CaseStatus:
+        st = self.state
+        return CaseStatus(
+            meeting_id=st.case.meeting_id, case_id=st.case.case_id, stage=st.stage().value, now=self.now(),
+            deadline=st.deadline_last_day,
+            open_tasks=[OpenTaskView(kind=t.kind.value, key=t.key, opened_at=t.opened_at, attempt=t.attempt,
+                                     role=t.role) for t in st.open_tasks],
+            waiting_for=self.waiting_for, wake_at=self.wake_at,
+            decision=st.decision.decision.value if st.decision else None, closed=st.closed,
+        )
+
+    # -- views for the Web UI -----------------------------------------------------------------------------------
+    def _publish(self) -> None:
+        """Keep search attributes and current details in step with the state (views, never the source)."""
+        st = self.state
+        pending = ",".join(sorted({t.kind.value for t in st.open_tasks}))
+        updates = [
+            sa.CASE_STAGE.value_set(st.stage().value),
+            sa.READINESS.value_set(st.citizen.readiness.value),
+            sa.LEGAL_GROUND.value_set(st.case.ground.value),
+            sa.CASE_ID.value_set(st.case.case_id),
+            sa.PENDING_TASK.value_set(pending) if pending else sa.PENDING_TASK.value_unset(),
+        ]
+        if st.decision is not None:
+            updates.append(sa.DECISION.value_set(st.decision.decision.value))
+        if self.wake_at is not None:
+            updates.append(sa.NEXT_DEADLINE.value_set(self.wake_at + self.offset))
+        current = workflow.info().typed_search_attributes
+        changed = [u for u in updates if current.get(u.key) != u.value]  # type: ignore[attr-defined]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+        workflow.set_current_details(self._details())
+
+    def _details(self) -> str:
+        st = self.state
+        lines = [f"**Stage:** {st.stage().value}"]
+        if st.deadline_last_day:
+            lines.append(f"**Answer deadline:** {st.deadline_last_day.isoformat()}")
+        if st.open_tasks:
+            lines.append("**Open tasks:** " + ", ".join(t.kind.value for t in st.open_tasks))
+        if self.waiting_for:
+            until = f" (until {self.wake_at.isoformat(timespec='minutes')})" if self.wake_at else ""
+            lines.append(f"**Waiting for:** {self.waiting_for}{until}")
+        if st.decision:
+            lines.append(f"**Decision:** {st.decision.decision.value}")
+        recent = st.contact_log()[-8:]
+        if recent:
+            lines.append("**Contact log:**\n" + "\n".join(f"- {line}" for line in recent))
+        return "\n\n".join(lines)
+
+    def _result(self) -> CaseResult:
+        st = self.state
+        return CaseResult(
+            meeting_id=st.case.meeting_id,
+            decision=st.decision.decision.value if st.decision else None,
+            decided_at=st.decision.at if st.decision else None,
+            closed_at=st.journal[-1].at if st.closed and st.journal else None,
+        )
