@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from domain import journal as j
+from domain.calendar import WorkingCalendar
 from domain.events import (
     CONTACT_OUTCOMES,
     Citizen,
@@ -75,6 +76,8 @@ class CaseState(BaseModel):
     """Everything the planner needs to know. Grows by appending; nothing is ever deleted."""
 
     case: MeetingMissed
+    absence_day: date
+    """The local (policy time zone) day of the absence: deductions and the § 35 check count from it."""
     seen_event_ids: list[str] = Field(default_factory=list)
     journal: list[JournalEntry] = Field(default_factory=list)
 
@@ -102,11 +105,17 @@ class CaseState(BaseModel):
     deduction_registered: bool = False
     deduction_end_registered: bool = False
     annulled: bool = False
+    deduction_reversed: bool = False
     reassessments_done: int = 0
     reassessment_letters_sent: int = 0
     new_information_pending: bool = False
     alarm_raised: bool = False
     closed: bool = False
+
+    @classmethod
+    def open(cls, case: MeetingMissed, cal: WorkingCalendar) -> CaseState:
+        """A new case; the absence's day is taken in the policy's time zone, whatever offset the event used."""
+        return cls(case=case, absence_day=cal.local(case.occurred_at).date())
 
     # -- derived --------------------------------------------------------------------------------------------
     @property

@@ -242,15 +242,18 @@ def _ladder(
 def _after_decision(state: CaseState, office_now: bool, next_open: datetime) -> Action:
     assert state.decision is not None
     sanctioned = state.decision.decision == Decision.sanction
+    superseded = tuple(t.kind for t in state.open_tasks if t.kind != TaskKind.reassessment)
+    if superseded:
+        return CancelTasks(superseded, "case decided")
     if not state.decision_letter_sent:
         return SendDecisionLetter("decision") if office_now else Wait(next_open, "office hours for the decision letter")
     if sanctioned and not state.deduction_registered:
-        return RegisterDeduction(state.absence_at.date(), _last_deducted_day(state))
+        return RegisterDeduction(state.absence_day, _last_deducted_day(state))
     if state.reassessment_letters_sent < state.reassessments_done:
         if not office_now:
             return Wait(next_open, "office hours for the reassessment letter")
         return SendDecisionLetter("reassessment", state.reassessment_letters_sent + 1)
-    if sanctioned and state.annulled and not state.deduction_end_registered:
+    if sanctioned and state.annulled and not state.deduction_reversed:
         return ReverseDeduction()
     if (
         sanctioned
@@ -258,7 +261,7 @@ def _after_decision(state: CaseState, office_now: bool, next_open: datetime) -> 
         and state.available_again_on is not None
         and not state.deduction_end_registered
     ):
-        return EndDeduction(_last_deducted_day(state) or state.absence_at.date())
+        return EndDeduction(_last_deducted_day(state) or state.absence_day)
     if state.new_information_pending and state.task(TaskKind.reassessment) is None:
         return OpenTask(TaskKind.reassessment) if office_now else Wait(next_open, "office hours for reassessment")
     if state.open_tasks:
@@ -272,7 +275,7 @@ def _last_deducted_day(state: CaseState) -> date | None:
     """The deduction runs from the missed meeting's day until the day before the citizen is available again."""
     if state.available_again_on is None:
         return None
-    return max(state.absence_at.date(), state.available_again_on - timedelta(days=1))
+    return max(state.absence_day, state.available_again_on - timedelta(days=1))
 
 
 # -- recording what was done ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.case import CaseState
-from domain.events import Decision, Readiness, TaskCompleted, TaskKind
+from domain.events import Decision, TaskCompleted, TaskKind
 from domain.policy import LadderStepKind, Policy
 
 
@@ -42,17 +42,16 @@ def decision_refusal(state: CaseState, policy: Policy, decision: Decision, now: 
         given = state.citizen.guidance_given_on
         if given is None:
             return "no written guidance on duties and sanctions is on file (LAS § 35 stk. 1)"
-        if given > state.absence_at.date():
+        if given > state.absence_day:
             return f"the guidance on duties and sanctions ({given.isoformat()}) was given after the absence"
     if (
-        state.citizen.readiness == Readiness.aktivitetsparat
-        and needs_extended_hearing(state, policy)
+        needs_extended_hearing(state, policy)
         and not state.answered
         and not ladder_exhausted(state, policy)
     ):
         done = state.home_visits
         return (
-            "no contact with the aktivitetsparat citizen yet and the contact attempts are not exhausted "
+            f"no contact with the {readiness} citizen yet and the contact attempts are not exhausted "
             f"(rung {min(state.ladder_rung + 1, len(policy.ladder))} of {len(policy.ladder)}, "
             f"home visits {done} of {policy.min_home_visits}; udvidet partshøring)"
         )

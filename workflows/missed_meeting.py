@@ -66,7 +66,7 @@ class MissedMeetingWorkflow:
         self.inp = inp
         self.policy = inp.policy.policy
         self.cal = WorkingCalendar(inp.policy)
-        self.state = inp.state or CaseState(case=inp.case)
+        self.state = inp.state or CaseState.open(inp.case, self.cal)
         self.offset = timedelta(seconds=inp.clock_offset_seconds)
         self.changed = False
         self.waiting_for = ""
@@ -113,7 +113,8 @@ class MissedMeetingWorkflow:
         self.changed = False
         timeout = None
         if action.until is not None:
-            timeout = max(action.until - self.now(), timedelta(seconds=1))
+            precise_now = workflow.now() - self.offset  # not truncated: wake exactly at `until`
+            timeout = max(action.until - precise_now, timedelta(milliseconds=1))
         try:
             await workflow.wait_condition(lambda: self.changed, timeout=timeout, timeout_summary=action.reason)
         except TimeoutError:
@@ -178,13 +179,13 @@ class MissedMeetingWorkflow:
                 st.note(now, j.DEDUCTION_REGISTERED, **{"from": action.from_day.isoformat(),
                                                         "to": action.to_day.isoformat() if action.to_day else None})
             case plan.EndDeduction():
-                await self._payments("deduction_end", st.absence_at.date(), action.to_day)
+                await self._payments("deduction_end", st.absence_day, action.to_day)
                 st.deduction_end_registered = True
-                st.note(now, j.DEDUCTION_ENDED, **{"from": st.absence_at.date().isoformat(),
+                st.note(now, j.DEDUCTION_ENDED, **{"from": st.absence_day.isoformat(),
                                                    "to": action.to_day.isoformat()})
             case plan.ReverseDeduction():
-                await self._payments("reversal", st.absence_at.date(), None)
-                st.deduction_end_registered = True
+                await self._payments("reversal", st.absence_day, None)
+                st.deduction_reversed = True
                 st.note(now, j.SANCTION_ANNULLED, payments="reversed")
             case plan.Close():
                 st.closed = True
@@ -222,7 +223,7 @@ class MissedMeetingWorkflow:
             case=self.ref, kind=kind, citizen=st.citizen, release_on=now.date(),
             decision=st.decision.decision.value if kind == "decision" else ("annul" if st.annulled else "uphold"),
             decision_reasons=st.decision.note, explanation=st.latest_explanation(), contact_log=st.contact_log(),
-            deduction_from=st.absence_at.date() if sanctioned else None,
+            deduction_from=st.absence_day if sanctioned else None,
             deduction_to=plan._last_deducted_day(st) if sanctioned else None,
             complaint_weeks=self.policy.complaint_weeks, deadline=st.deadline_last_day,
         )

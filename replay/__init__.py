@@ -1,0 +1,1 @@
+"""Replaying recorded case histories against the current workflow code (non-determinism checks)."""

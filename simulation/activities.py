@@ -1,0 +1,50 @@
+"""Simulation's activities: deliver scripted events to a case, and tell the driver when a task opens."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from activities.models import Receipt, TaskNotice
+from domain.events import TaskCompleted
+from simulation.driver import Delivery, DeliveryResult, TaskOpened, driver_id_for
+from workflows.api import CitizenEventInput, EventAck
+
+
+class SimulationActivities:
+    """Wraps the real `open_task` so the scenario driver hears of new tasks; delivers events as updates."""
+
+    def __init__(self, client: Client, open_task: Callable[[TaskNotice], Awaitable[Receipt]]) -> None:
+        self.client = client
+        self._open_task = open_task
+
+    @activity.defn(name="open_task")
+    async def open_task(self, notice: TaskNotice) -> Receipt:
+        receipt = await self._open_task(notice)
+        driver = self.client.get_workflow_handle(driver_id_for(notice.case.workflow_id))
+        await driver.signal("task_opened", TaskOpened(kind=notice.kind.value, key=notice.idempotency_key,
+                                                      opened_at=notice.opened_at))
+        return receipt
+
+    @activity.defn(name="deliver_scenario_event")
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        handle = self.client.get_workflow_handle(delivery.case_workflow_id)
+        event_id = str(delivery.event["event_id"])
+        payload: CitizenEventInput | TaskCompleted
+        if delivery.update == "complete_task":
+            payload = TaskCompleted.model_validate(delivery.event)
+        else:
+            payload = CitizenEventInput.model_validate({"event": delivery.event})
+        try:
+            await handle.execute_update(delivery.update, payload, id=event_id, result_type=EventAck)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            return DeliveryResult(event_id=event_id, accepted=False, reason=reason)
+        except RPCError as exc:
+            return DeliveryResult(event_id=event_id, accepted=False, reason=f"case not running: {exc.message}")
+        return DeliveryResult(event_id=event_id, accepted=True)
