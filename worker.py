@@ -7,6 +7,7 @@ in-flight activities before the process exits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 
@@ -44,10 +45,8 @@ def main() -> int:
     from runtime.logging import configure_logging
 
     configure_logging()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(Settings.from_env()))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -6,19 +6,24 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
+from runtime import codec
+from runtime.keys import KeyRing, load_keys
 from workflows import search_attributes as sa
 
 
-def data_converter() -> DataConverter:
-    """The pydantic converter: every workflow and activity input and output is a pydantic model."""
-    return pydantic_data_converter
+def data_converter(keys: KeyRing | None = None) -> DataConverter:
+    """The pydantic converter with every payload encrypted (runtime.codec).
+
+    Without ``keys``, the configured ring is loaded (MISSED_MEETING_PAYLOAD_KEYS, else the key file under
+    MISSED_MEETING_DATA_DIR); a missing or malformed key raises runtime.keys.KeyConfigError here, at start.
+    """
+    return codec.data_converter(keys if keys is not None else load_keys())
 
 
-async def connect(address: str, namespace: str) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=data_converter())
+async def connect(address: str, namespace: str, keys: KeyRing | None = None) -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=data_converter(keys))
 
 
 async def ensure_search_attributes(client: Client) -> list[str]:

@@ -8,6 +8,7 @@ The case's `open_task` activity (wrapped in simulation) signals `task_opened`; t
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -98,11 +99,9 @@ class ScenarioDriverWorkflow:
             until = self.queue[0].at if self.queue else inp.horizon
             if now < until:
                 self.woken = False
-                try:
+                with contextlib.suppress(TimeoutError):  # the wait's deadline came first
                     await workflow.wait_condition(lambda: self.woken, timeout=until - now,
                                                   timeout_summary="next scripted event")
-                except TimeoutError:
-                    pass
                 continue
             item = self.queue.pop(0)
             results.append(await workflow.execute_activity(

@@ -82,11 +82,14 @@ async def simulate(scenario_path: Path, json_out: Path | None, *, policy: Policy
     print_table([r[1] for r in results], out)
     print(f"\noutbox (what would have been sent): {outbox_dir / 'outbox.sqlite'}", file=out)
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps({"cases": [r[0] for r in results]}, indent=2, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
+        _write_timeline(json_out, [r[0] for r in results])
         print(f"timeline: {json_out}", file=out)
     return 0
+
+
+def _write_timeline(path: Path, cases: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cases": cases}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 async def _start_all(env: WorkflowEnvironment, task_queue: str,

@@ -27,7 +27,8 @@ async def played(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     code = await simulate(EXAMPLES, tmp / "timeline.json", data_dir=tmp, out=out)
     assert code == 0, out.getvalue()
     cases = json.loads((tmp / "timeline.json").read_text())["cases"]
-    return {"cases": {c["name"]: c for c in cases}, "table": out.getvalue(), "outbox": tmp / "simulation" / "outbox.sqlite"}
+    outbox = tmp / "simulation" / "outbox.sqlite"
+    return {"cases": {c["name"]: c for c in cases}, "table": out.getvalue(), "outbox": outbox}
 
 
 def steps(played: dict[str, Any], name: str, step: str | None = None) -> list[dict[str, Any]]:

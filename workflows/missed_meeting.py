@@ -8,11 +8,12 @@ update whose validator refuses what the rules forbid. The journal in the state i
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -50,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
         Timeline,
     )
+
+T = TypeVar("T")
 
 OUTBOUND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
                              maximum_interval=timedelta(minutes=10))
@@ -115,17 +118,15 @@ class MissedMeetingWorkflow:
         if action.until is not None:
             precise_now = workflow.now() - self.offset  # not truncated: wake exactly at `until`
             timeout = max(action.until - precise_now, timedelta(milliseconds=1))
-        try:
+        with contextlib.suppress(TimeoutError):  # the wait's deadline came first
             await workflow.wait_condition(lambda: self.changed, timeout=timeout, timeout_summary=action.reason)
-        except TimeoutError:
-            pass
         self.waiting_for, self.wake_at = "", None
 
     def _should_continue_as_new(self) -> bool:
         return workflow.info().is_continue_as_new_suggested()
 
     # -- doing --------------------------------------------------------------------------------------------------
-    async def _do(self, action: plan.Action) -> None:  # noqa: C901 - one branch per kind of step
+    async def _do(self, action: plan.Action) -> None:
         now = self.now()
         st = self.state
         match action:
@@ -267,11 +268,13 @@ class MissedMeetingWorkflow:
             idempotency_key=f"{self.wid}/payments/{kind}", case=self.ref, kind=kind, from_day=from_day, to_day=to_day,
         ), Receipt, f"tell payments: {kind.replace('_', ' ')}")
 
-    async def _activity(self, name: str, arg: Any, result_type: type[Any], summary: str) -> Any:
-        return await workflow.execute_activity(
+    async def _activity(self, name: str, arg: Any, result_type: type[T], summary: str) -> T:
+        result = await workflow.execute_activity(
             name, arg, result_type=result_type, start_to_close_timeout=OUTBOUND_TIMEOUT,
             retry_policy=OUTBOUND_RETRY, summary=summary,
         )
+        assert isinstance(result, result_type)
+        return result
 
     # -- updates: the citizen's side --------------------------------------------------------------------------
     @workflow.update(name="citizen_event", description="Record that the citizen answered, turned up, or is "
@@ -355,7 +358,7 @@ class MissedMeetingWorkflow:
         """Keep search attributes and current details in step with the state (views, never the source)."""
         st = self.state
         pending = ",".join(sorted({t.kind.value for t in st.open_tasks}))
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             sa.CASE_STAGE.value_set(st.stage().value),
             sa.READINESS.value_set(st.citizen.readiness.value),
             sa.LEGAL_GROUND.value_set(st.case.ground.value),
@@ -367,7 +370,7 @@ class MissedMeetingWorkflow:
         if self.wake_at is not None:
             updates.append(sa.NEXT_DEADLINE.value_set(self.wake_at + self.offset))
         current = workflow.info().typed_search_attributes
-        changed = [u for u in updates if current.get(u.key) != u.value]  # type: ignore[attr-defined]
+        changed = [u for u in updates if current.get(u.key) != u.value]
         if changed:
             workflow.upsert_search_attributes(changed)
         workflow.set_current_details(self._details())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
@@ -12,12 +14,12 @@ PENDING_TASK = SearchAttributeKey.for_keyword("PendingTask")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 DECISION = SearchAttributeKey.for_keyword("Decision")
 
-ALL: tuple[SearchAttributeKey[object], ...] = (
-    CASE_STAGE,  # type: ignore[assignment]
-    READINESS,  # type: ignore[assignment]
-    LEGAL_GROUND,  # type: ignore[assignment]
-    CASE_ID,  # type: ignore[assignment]
-    PENDING_TASK,  # type: ignore[assignment]
-    NEXT_DEADLINE,  # type: ignore[assignment]
-    DECISION,  # type: ignore[assignment]
+ALL: tuple[SearchAttributeKey[Any], ...] = (
+    CASE_STAGE,
+    READINESS,
+    LEGAL_GROUND,
+    CASE_ID,
+    PENDING_TASK,
+    NEXT_DEADLINE,
+    DECISION,
 )
