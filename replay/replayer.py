@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from runtime.keys import KeyRing
 from runtime.temporal import data_converter
 from runtime.worker import WORKFLOWS, sandbox_runner
 
@@ -50,10 +51,11 @@ def load_history(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(workflow_id, raw)
 
 
-def make_replayer(extra_workflows: Iterable[type] = ()) -> Replayer:
+def make_replayer(extra_workflows: Iterable[type] = (), keys: KeyRing | None = None) -> Replayer:
+    """A replayer with the worker's workflows, sandbox and converter (the configured keys unless given)."""
     return Replayer(
         workflows=[*WORKFLOWS, *extra_workflows],
-        data_converter=data_converter(),
+        data_converter=data_converter(keys),
         workflow_runner=sandbox_runner(),
     )
 
@@ -74,9 +76,9 @@ async def replay_files(paths: list[Path], replayer: Replayer | None = None) -> l
     return outcomes
 
 
-async def run_replay(paths: list[Path], out: TextIO = sys.stdout) -> int:
+async def run_replay(paths: list[Path], out: TextIO = sys.stdout, replayer: Replayer | None = None) -> int:
     """One line per history; exit 1 if any history does not replay."""
-    outcomes = await replay_files(paths)
+    outcomes = await replay_files(paths, replayer)
     if not outcomes:
         print("no histories found", file=out)
         return 1

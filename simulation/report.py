@@ -56,3 +56,20 @@ def print_table(rows: list[dict[str, Any]], out: TextIO) -> None:
     print("  ".join("-" * w for w in widths), file=out)
     for c in cells:
         print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)), file=out)
+
+
+def print_journals(cases: list[dict[str, Any]], out: TextIO, *, width: int = 70) -> None:
+    """Each case's journal, one line a step: day, local time, step, its facts."""
+    for case in cases:
+        print(f"\n{case['name']}  ({case['workflow_id']})", file=out)
+        for step in case["steps"]:
+            facts = "  ".join(
+                f"{k}={_short(v, width)}" for k, v in step.items() if k not in {"at", "day", "step"} and v is not None
+            )
+            when = step["at"][:16].replace("T", " ")
+            print(f"  day {step['day']:5.1f}  {when}  {step['step']:<28} {facts}".rstrip(), file=out)
+
+
+def _short(value: Any, width: int) -> str:
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -27,7 +27,7 @@ from runtime.temporal import data_converter, ensure_search_attributes
 from runtime.worker import make_worker
 from simulation.activities import SimulationActivities
 from simulation.driver import DriverInput, ScenarioDriverWorkflow, driver_id_for
-from simulation.report import case_row, print_table
+from simulation.report import case_row, print_journals, print_table
 from simulation.scenario import ScenarioCase, TimedEvent, load_scenarios
 from workflows.api import CaseInput, CaseStatus, Timeline, workflow_id_for
 
@@ -58,7 +58,7 @@ def _case_activities(client: Client, outbox_dir: Path) -> list[Any]:
 
 
 async def simulate(scenario_path: Path, json_out: Path | None, *, policy: Policy | None = None,
-                   data_dir: Path = Path("data"), out: TextIO = sys.stdout) -> int:
+                   data_dir: Path = Path("data"), out: TextIO = sys.stdout, journals: bool = True) -> int:
     """Play every case in the scenario file; print a table; write the timeline JSON if asked. Exit code."""
     cases = load_scenarios(scenario_path)
     policy = policy or load_policy()
@@ -80,6 +80,8 @@ async def simulate(scenario_path: Path, json_out: Path | None, *, policy: Policy
                 await p.driver.result()
             results = [await _collect(p) for p in played]
     print_table([r[1] for r in results], out)
+    if journals:
+        print_journals([r[0] for r in results], out)
     print(f"\noutbox (what would have been sent): {outbox_dir / 'outbox.sqlite'}", file=out)
     if json_out is not None:
         _write_timeline(json_out, [r[0] for r in results])

@@ -19,9 +19,11 @@ from runtime.temporal import data_converter, ensure_search_attributes
 from runtime.worker import make_worker
 
 
-async def start_env() -> WorkflowEnvironment:
+async def start_env(keys: KeyRing | None = None) -> WorkflowEnvironment:
+    """A fresh time-skipping server; payloads encrypted with `keys` (a throwaway ring by default)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(test_server_path()), data_converter=data_converter(KeyRing.generate())
+        test_server_existing_path=str(test_server_path()),
+        data_converter=data_converter(keys or KeyRing.generate()),
     )
     await ensure_search_attributes(env.client)
     return env
