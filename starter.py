@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +31,7 @@ async def _events(source: str, settings: Settings) -> int:
 
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     return await run_events(source, client, policy=load_policy(settings.policy_file), out=sys.stdout,
-                            err=sys.stderr)
+                            err=sys.stderr, task_queue=settings.task_queue)
 
 
 async def _simulate(scenario: Path, json_out: Path | None, settings: Settings) -> int:
@@ -49,15 +50,29 @@ async def _replay(paths: list[Path]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
+    from domain.policy import PolicyError
+    from runtime.keys import KeyConfigError
     from runtime.logging import configure_logging
+    from simulation.scenario import ScenarioError
 
     configure_logging()
-    if args.command == "events":
-        return asyncio.run(_events(args.file, settings))
-    if args.command == "simulate":
-        return asyncio.run(_simulate(args.scenario, args.json_out, settings))
-    return asyncio.run(_replay(args.paths))
+    try:
+        if args.command == "events":
+            return asyncio.run(_events(args.file, settings))
+        if args.command == "simulate":
+            return asyncio.run(_simulate(args.scenario, args.json_out, settings))
+        return asyncio.run(_replay(args.paths))
+    except (KeyConfigError, PolicyError, ScenarioError) as exc:
+        print(f"starter.py {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _exit(code: int) -> None:
+    """Leave without interpreter teardown: the SDK's native threads can abort a normal exit (seen: code 134)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())

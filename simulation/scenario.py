@@ -75,7 +75,11 @@ class ScenarioError(ValueError):
 def load_scenarios(path: Path) -> list[tuple[ScenarioCase, MeetingMissed, list[TimedEvent]]]:
     """Read and validate every case of a scenario file, turning scripted events into contract events."""
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario file {path}: {exc.strerror}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from factories import CPH, cph, default_calendar, pinned_calendar, pinned_policy, snapshot_of
 
 from domain.calendar import WorkingCalendar
+from tests.factories import CPH, cph, default_calendar, pinned_calendar, pinned_policy, snapshot_of
 
 CAL = pinned_calendar()  # 2026-2028, Copenhagen practice
 CAL_2023 = WorkingCalendar(snapshot_of(pinned_policy(), 2023, 2))  # 2023-2024: Store Bededag abolished

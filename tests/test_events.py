@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from factories import CPR, citizen_data, meeting_missed_data, representative_data
 
 from domain.events import (
     Citizen,
@@ -21,6 +20,7 @@ from domain.events import (
     TaskKind,
     parse_event,
 )
+from tests.factories import CPR, citizen_data, meeting_missed_data, representative_data
 
 NAME = "Jens Hansen"
 ADDRESS = "Nørrebrogade 1, 2200 København N"

@@ -6,7 +6,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from factories import (
+
+from domain import journal as j
+from domain import planner as plan
+from domain.case import Stage
+from domain.events import TaskKind
+from domain.policy import LadderStepKind, Policy, PolicySnapshot
+from tests.factories import (
     CaseDriver,
     Caseworker,
     InboundResult,
@@ -22,12 +28,6 @@ from factories import (
     representative_data,
     snapshot_of,
 )
-
-from domain import journal as j
-from domain import planner as plan
-from domain.case import Stage
-from domain.events import TaskKind
-from domain.policy import LadderStepKind, Policy, PolicySnapshot
 
 POLICY = pinned_policy()
 CAL = pinned_calendar()
@@ -338,7 +338,7 @@ def expected_ladder(policy: Policy, roles_asked: list[str]) -> list[plan.Action]
 @pytest.mark.parametrize(
     "snap", [pinned_snapshot(), default_snapshot()], ids=["pinned", "config-policy-toml"]
 )
-def test_aktivitetsparat_walks_the_full_ladder_in_the_policy_order(snap: object) -> None:
+def test_aktivitetsparat_walks_the_full_ladder_in_the_policy_order(snap: PolicySnapshot) -> None:
     d = driver(readiness="aktivitetsparat", representatives=ALL_REPS, caseworker=Caseworker(), snap=snap)
     d.run(LATER)
     ladder = [x.action for x in d.done if not isinstance(x.action, plan.SendHearingLetters)]
@@ -447,7 +447,7 @@ def test_more_home_visits_when_the_policy_asks_for_them() -> None:
 def test_a_rung_that_cannot_apply_is_skipped_and_journaled(
     citizen: dict[str, object], skipped: LadderStepKind, reason: str
 ) -> None:
-    details: dict[str, object] = {"representatives": ALL_REPS[:1]} | citizen
+    details: dict[str, Any] = {"representatives": ALL_REPS[:1]} | citizen
     d = driver(readiness="aktivitetsparat", caseworker=Caseworker(), **details)
     d.run(LATER)
     skips = d.actions(plan.SkipRung)

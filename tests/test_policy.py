@@ -6,7 +6,6 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
-from factories import default_policy, pinned_policy
 
 from domain.events import RepresentativeRole
 from domain.policy import (
@@ -18,6 +17,7 @@ from domain.policy import (
     load_policy,
     snapshot,
 )
+from tests.factories import default_policy, pinned_policy
 
 DEFAULT_TOML = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 

@@ -23,18 +23,17 @@ from workflows.api import CaseInput, workflow_id_for
 
 async def record_history(tmp_path: Path, keys: KeyRing) -> Path:
     env = await start_env(keys)
-    async with env:
-        async with case_worker(env, tmp_path / "outbox.sqlite") as (worker, _):
-            event = missed("M-H1")
-            offset = round((await env.get_current_time() - event.occurred_at).total_seconds())
-            handle = await env.client.start_workflow(
-                "MissedMeetingWorkflow",
-                CaseInput(case=event, policy=snapshot(load_policy(), 2026), clock_offset_seconds=offset),
-                id=workflow_id_for("M-H1"), task_queue=worker.task_queue,
-            )
-            await env.sleep(timedelta(days=12))  # hearing letter, deadline, decision task
-            history = await handle.fetch_history()
-            await handle.terminate("recorded")
+    async with env, case_worker(env, tmp_path / "outbox.sqlite") as (worker, _):
+        event = missed("M-H1")
+        offset = round((await env.get_current_time() - event.occurred_at).total_seconds())
+        handle = await env.client.start_workflow(
+            "MissedMeetingWorkflow",
+            CaseInput(case=event, policy=snapshot(load_policy(), 2026), clock_offset_seconds=offset),
+            id=workflow_id_for("M-H1"), task_queue=worker.task_queue,
+        )
+        await env.sleep(timedelta(days=12))  # hearing letter, deadline, decision task
+        history = await handle.fetch_history()
+        await handle.terminate("recorded")
     path = tmp_path / "missed-meeting-M-H1.json"
     path.write_text(history.to_json(), encoding="utf-8")  # the shape `temporal workflow show -o json` writes
     return path

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from factories import CPR, cph, make_state, pinned_calendar, pinned_policy, task_completed
 
 from domain import planner as plan
 from domain.case import CaseState, DecisionRecord, OpenTask
 from domain.events import Decision, TaskKind
 from domain.policy import Policy
 from domain.rules import decision_refusal, ladder_exhausted, needs_extended_hearing, task_refusal
+from tests.factories import CPR, cph, make_state, pinned_calendar, pinned_policy, task_completed
 
 POLICY = pinned_policy()
 CAL = pinned_calendar()
