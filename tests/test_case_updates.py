@@ -142,3 +142,26 @@ async def test_a_decided_case_closes_itself_once_the_letter_is_out(env: Workflow
         # the case closed itself once the letter was out: Temporal refuses further updates to it
         description = await handle.describe()
         assert description.status == WorkflowExecutionStatus.COMPLETED
+
+
+async def test_the_journal_keeps_when_things_happened(env: WorkflowEnvironment, tmp_path: Path) -> None:
+    """An update in the very first activation still comes after case_opened; a late-delivered answer is
+    journaled at the time the citizen gave it, not when the jobcenter system got round to sending it."""
+    async with case_worker(env, tmp_path / "outbox.sqlite") as (worker, _):
+        handle = await start(env, worker.task_queue, missed("M-V4"))
+        early = CitizenEventInput.model_validate({"event": {
+            "event_id": "a1", "type": "citizen_attended", "occurred_at": "2026-03-02T10:00:00+01:00",
+            "meeting_id": "M-V4", "explanation": "came by the same morning"}})
+        await handle.execute_update("citizen_event", early, id="a1", result_type=EventAck)
+        await env.sleep(timedelta(days=6))
+        late = CitizenEventInput.model_validate({"event": {
+            "event_id": "r1", "type": "citizen_responded", "occurred_at": "2026-03-04T09:15:00+01:00",
+            "meeting_id": "M-V4", "channel": "letter", "explanation": "posted on Wednesday"}})
+        await handle.execute_update("citizen_event", late, id="r1", result_type=EventAck)
+        steps = (await handle.query("timeline", result_type=Timeline)).steps
+        assert steps[0]["step"] == "case_opened"
+        attended = next(s for s in steps if s["step"] == "citizen_attended")
+        assert attended["at"] == "2026-03-02T10:00:00+01:00"
+        response = next(s for s in steps if s["step"] == "response_received")
+        assert response["at"] == "2026-03-04T09:15:00+01:00"
+        await handle.terminate("test done")

@@ -82,6 +82,9 @@ class MissedMeetingWorkflow:
             ground=inp.case.ground,
             absence_at=inp.case.occurred_at,
         )
+        if inp.state is None:  # here, not in run(): an update in the first activation is handled before run()
+            self.state.note(self.now(), j.CASE_OPENED, case_id=inp.case.case_id, ground=inp.case.ground.value,
+                            readiness=inp.case.citizen.readiness.value, policy=self.policy.name)
 
     # -- the case's clock ---------------------------------------------------------------------------------------
     def now(self) -> Any:
@@ -91,9 +94,6 @@ class MissedMeetingWorkflow:
     # -- the loop ---------------------------------------------------------------------------------------------
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseResult:
-        if inp.state is None:
-            self.state.note(self.now(), j.CASE_OPENED, case_id=inp.case.case_id, ground=inp.case.ground.value,
-                            readiness=inp.case.citizen.readiness.value, policy=self.policy.name)
         self._publish()
         while not self.state.closed:
             action = plan.next_action(self.state, self.policy, self.cal, self.now())
@@ -280,7 +280,8 @@ class MissedMeetingWorkflow:
     @workflow.update(name="citizen_event", description="Record that the citizen answered, turned up, or is "
                      "available again. Any contact stops the waiting and the contact attempts.")
     async def citizen_event(self, inp: CitizenEventInput) -> EventAck:
-        ev, now = inp.event, self.now()
+        ev = inp.event
+        now = self._when(ev.occurred_at)
         if ev.type == "citizen_responded":
             self.state.on_response(ev, now)
         elif ev.type == "citizen_attended":
@@ -298,7 +299,7 @@ class MissedMeetingWorkflow:
                      "representative, home_visit, decision, reassessment). Refused if the task is not open or "
                      "the rules forbid the decision.")
     async def complete_task(self, ev: TaskCompleted) -> EventAck:
-        now = self.now()
+        now = self._when(ev.occurred_at)
         if ev.task == TaskKind.decision:
             reason = decision_refusal(self.state, self.policy, Decision(ev.outcome), now)
             if reason is not None:
@@ -317,6 +318,13 @@ class MissedMeetingWorkflow:
             reason = task_refusal(self.state, ev)
             if reason is not None:
                 raise ApplicationError(reason, type=TASK_NOT_OPEN, non_retryable=True)
+
+    def _when(self, occurred_at: Any) -> Any:
+        """When an event happened, for the journal and the rules: its own time if it lies between the
+        absence and now (a late-delivered answer still counts from when it was given), else now."""
+        now = self.now()
+        at = self.cal.local(occurred_at).replace(microsecond=0)
+        return at if self.state.absence_at <= at <= now else now
 
     def _refuse_seen_or_closed(self, event_id: str) -> None:
         if self.state.seen(event_id):
