@@ -29,7 +29,7 @@ from simulation.activities import SimulationActivities
 from simulation.driver import DriverInput, ScenarioDriverWorkflow, driver_id_for
 from simulation.report import case_row, print_journals, print_table
 from simulation.scenario import ScenarioCase, TimedEvent, load_scenarios
-from workflows.api import CaseInput, CaseStatus, Timeline, workflow_id_for
+from workflows.api import CaseInput, CaseStatus, Timeline, clock_offset, workflow_id_for
 
 MIN_HORIZON_DAYS = 45.0
 """How long after the absence a scenario is followed at least, when nothing else is scripted."""
@@ -100,7 +100,7 @@ async def _start_all(env: WorkflowEnvironment, task_queue: str,
     server_now = await env.get_current_time()
     played = []
     for scenario, start, events in cases:
-        offset = round((server_now - start.occurred_at).total_seconds())
+        offset = clock_offset(server_now, start.occurred_at)
         snap = snapshot(policy, first_year=start.occurred_at.year)
         wid = workflow_id_for(start.meeting_id)
         last = max([(e.at - start.occurred_at).total_seconds() / 86400 for e in events], default=0.0)

@@ -27,6 +27,7 @@ from workflows.api import (
     CitizenEventInput,
     EventAck,
     Timeline,
+    clock_offset,
     workflow_id_for,
 )
 
@@ -53,7 +54,7 @@ def missed(meeting_id: str, readiness: str = "jobparat") -> MeetingMissed:
 
 async def start(env: WorkflowEnvironment, task_queue: str, event: MeetingMissed) -> WorkflowHandle[Any, Any]:
     now = await env.get_current_time()
-    offset = round((now - event.occurred_at).total_seconds())
+    offset = clock_offset(now, event.occurred_at)
     return await env.client.start_workflow(
         "MissedMeetingWorkflow",
         CaseInput(case=event, policy=snapshot(load_policy(), 2026), clock_offset_seconds=offset),

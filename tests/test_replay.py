@@ -18,14 +18,14 @@ from runtime.temporal import data_converter
 from tests.changed_workflow import ChangedWorkflow
 from tests.temporal_env import case_worker, start_env
 from tests.test_case_updates import missed
-from workflows.api import CaseInput, workflow_id_for
+from workflows.api import CaseInput, clock_offset, workflow_id_for
 
 
 async def record_history(tmp_path: Path, keys: KeyRing) -> Path:
     env = await start_env(keys)
     async with env, case_worker(env, tmp_path / "outbox.sqlite") as (worker, _):
         event = missed("M-H1")
-        offset = round((await env.get_current_time() - event.occurred_at).total_seconds())
+        offset = clock_offset(await env.get_current_time(), event.occurred_at)
         handle = await env.client.start_workflow(
             "MissedMeetingWorkflow",
             CaseInput(case=event, policy=snapshot(load_policy(), 2026), clock_offset_seconds=offset),

@@ -6,6 +6,7 @@ the workflow can change without touching its callers.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -29,6 +30,12 @@ DECISION_REFUSED = "DecisionRefused"
 def workflow_id_for(meeting_id: str) -> str:
     """One case workflow per missed meeting; the id holds the meeting id and never personal data."""
     return f"{WORKFLOW_ID_PREFIX}{meeting_id}"
+
+
+def clock_offset(server_now: datetime, occurred_at: datetime) -> float:
+    """Simulation: whole seconds the case's clock lies behind the server's, so the case starts at its absence
+    (floored, never rounded: a case clock before the absence would make `now` precede the event)."""
+    return float(math.floor((server_now - occurred_at).total_seconds()))
 
 
 class CaseInput(BaseModel):
