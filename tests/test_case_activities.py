@@ -22,7 +22,6 @@ from activities.channels import ChannelSettings, OutboxChannels, build_channels
 from activities.memo import message_uuid
 from activities.models import (
     Alarm,
-    CaseRef,
     Email,
     InboundCheck,
     Letter,
@@ -32,7 +31,8 @@ from activities.models import (
     TaskNotice,
 )
 from activities.outbox import Outbox
-from domain.events import Citizen, Ground, Representative, TaskKind
+from domain.events import Citizen, Representative, TaskKind
+from tests.activity_builders import case_ref, hearing_letter
 
 CPH = ZoneInfo("Europe/Copenhagen")
 CPR = "0101901234"
@@ -63,29 +63,11 @@ def citizen(**changes: Any) -> Citizen:
     return Citizen.model_validate(data)
 
 
-CASE = CaseRef(
-    workflow_id=WF,
-    meeting_id="M-1",
-    case_id="K-2026-0001",
-    ground=Ground.jobsamtale,
-    absence_at=datetime(2026, 3, 2, 10, 0, tzinfo=CPH),
-)
+CASE = case_ref()
 
 
 def letter(channel: str = "digital_post", **changes: Any) -> Letter:
-    data: dict[str, Any] = {
-        "idempotency_key": f"{WF}/hearing_letter/citizen/{channel}",
-        "case": CASE,
-        "kind": "hearing",
-        "channel": channel,
-        "to": "citizen",
-        "citizen": citizen(),
-        "release_on": date(2026, 3, 3),
-        "deadline": date(2026, 3, 11),
-        "deadline_ends_at": datetime(2026, 3, 12, 0, 0, tzinfo=CPH),
-    }
-    data.update(changes)
-    return Letter.model_validate(data)
+    return hearing_letter(citizen(), channel, **changes)
 
 
 def sms(number: int = 1, **changes: Any) -> Sms:

@@ -11,6 +11,7 @@ import pytest
 from activities.models import Alarm, CaseRef, Email, Letter, PaymentNotice, Sms, TaskCancellation, TaskNotice
 from domain import letters
 from domain.events import Citizen, Ground, Representative, TaskKind
+from tests.activity_builders import case_ref, hearing_letter
 
 CPH = ZoneInfo("Europe/Copenhagen")
 CPR = "0101901234"
@@ -40,29 +41,11 @@ def citizen(**changes: Any) -> Citizen:
 
 
 def case(ground: Ground = Ground.jobsamtale) -> CaseRef:
-    return CaseRef(
-        workflow_id="missed-meeting-M-1",
-        meeting_id="M-1",
-        case_id="K-2026-0001",
-        ground=ground,
-        absence_at=datetime(2026, 3, 2, 10, 0, tzinfo=CPH),
-    )
+    return case_ref(ground)
 
 
 def hearing(**changes: Any) -> Letter:
-    data: dict[str, Any] = {
-        "idempotency_key": "missed-meeting-M-1/hearing_letter/citizen/digital_post",
-        "case": case(),
-        "kind": "hearing",
-        "channel": "digital_post",
-        "to": "citizen",
-        "citizen": citizen(),
-        "release_on": date(2026, 3, 3),
-        "deadline": date(2026, 3, 11),
-        "deadline_ends_at": datetime(2026, 3, 12, 0, 0, tzinfo=CPH),
-    }
-    data.update(changes)
-    return Letter.model_validate(data)
+    return hearing_letter(citizen(), **changes)
 
 
 def decision(**changes: Any) -> Letter:

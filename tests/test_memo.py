@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from activities import memo
-from activities.models import CaseRef, Letter, Sms
-from domain.events import Citizen, Ground, Representative
+from activities.models import Letter, Sms
+from domain.events import Citizen, Representative
 from domain.letters import render_letter, sms_text
+from tests.activity_builders import hearing_letter
 
 CPH = ZoneInfo("Europe/Copenhagen")
 CPR = "0101901234"
@@ -37,25 +38,7 @@ def citizen() -> Citizen:
 
 
 def letter(**changes: Any) -> Letter:
-    data: dict[str, Any] = {
-        "idempotency_key": "missed-meeting-M-1/hearing_letter/citizen/digital_post",
-        "case": CaseRef(
-            workflow_id="missed-meeting-M-1",
-            meeting_id="M-1",
-            case_id="K-2026-0001",
-            ground=Ground.jobsamtale,
-            absence_at=datetime(2026, 3, 2, 10, 0, tzinfo=CPH),
-        ),
-        "kind": "hearing",
-        "channel": "digital_post",
-        "to": "citizen",
-        "citizen": citizen(),
-        "release_on": date(2026, 3, 3),
-        "deadline": date(2026, 3, 11),
-        "deadline_ends_at": datetime(2026, 3, 12, 0, 0, tzinfo=CPH),
-    }
-    data.update(changes)
-    return Letter.model_validate(data)
+    return hearing_letter(citizen(), **changes)
 
 
 def parse(xml: str) -> ElementTree.Element:

@@ -21,10 +21,11 @@ from temporalio.testing import ActivityEnvironment
 from activities.case_activities import CaseActivities
 from activities.channels import ChannelSettings, OutboxChannels, build_channels
 from activities.memo import message_uuid
-from activities.models import CaseRef, Letter, Sms, TaskNotice
+from activities.models import Letter, Sms, TaskNotice
 from activities.outbox import Outbox
 from activities.sf1601 import PERMANENT, TRANSIENT, Sf1601Channels, Sf1601Settings, build_access
-from domain.events import Citizen, Ground, TaskKind
+from domain.events import Citizen, TaskKind
+from tests.activity_builders import case_ref, hearing_letter
 
 CPH = ZoneInfo("Europe/Copenhagen")
 CPR = "0101901234"
@@ -133,13 +134,7 @@ def acts(fake: FakeServiceplatformen, tmp_path: Path, cert: str, outbox: Outbox)
     return CaseActivities(channels)
 
 
-CASE = CaseRef(
-    workflow_id=WF,
-    meeting_id="M-1",
-    case_id="K-2026-0001",
-    ground=Ground.jobsamtale,
-    absence_at=datetime(2026, 3, 2, 10, 0, tzinfo=CPH),
-)
+CASE = case_ref()
 
 
 def citizen(**changes: Any) -> Citizen:
@@ -156,19 +151,7 @@ def citizen(**changes: Any) -> Citizen:
 
 
 def letter(channel: str = "digital_post", **changes: Any) -> Letter:
-    data: dict[str, Any] = {
-        "idempotency_key": f"{WF}/hearing_letter/citizen/{channel}",
-        "case": CASE,
-        "kind": "hearing",
-        "channel": channel,
-        "to": "citizen",
-        "citizen": citizen(),
-        "release_on": date(2026, 3, 3),
-        "deadline": date(2026, 3, 11),
-        "deadline_ends_at": datetime(2026, 3, 12, 0, 0, tzinfo=CPH),
-    }
-    data.update(changes)
-    return Letter.model_validate(data)
+    return hearing_letter(citizen(), channel, **changes)
 
 
 async def test_digital_post_goes_as_a_kombi_request_with_the_memo(
