@@ -79,8 +79,11 @@ class Sms(_Model):
     case: CaseRef
     citizen: Citizen
     number: int
+    """The ladder's SMS count (1, 2, 3); 0 for the deadline reminder."""
     max_chars: int = 150
     release_on: date
+    deadline_reminder: date | None = None
+    """Set for the reminder before the hearing's answer deadline: the deadline's last day."""
 
 
 class Email(_Model):

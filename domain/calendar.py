@@ -54,6 +54,13 @@ class WorkingCalendar:
             day += timedelta(days=1)
         return day
 
+    def previous_working_day(self, day: date) -> date:
+        """The last working day strictly before `day`."""
+        day -= timedelta(days=1)
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
     def on_or_next_working_day(self, day: date) -> date:
         return day if self.is_working_day(day) else self.next_working_day(day)
 

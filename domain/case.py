@@ -84,6 +84,9 @@ class CaseState(BaseModel):
     hearing_sent_at: datetime | None = None
     deadline_last_day: date | None = None
     deadline_ends_at: datetime | None = None
+    deadline_reminder_at: datetime | None = None
+    """When the NemSMS reminder of the answer deadline goes out; None when the case gets none."""
+    deadline_reminder_sent: bool = False
 
     responses: list[Response] = Field(default_factory=list)
     contact: Contact | None = None
@@ -255,8 +258,8 @@ class CaseState(BaseModel):
     def contact_log(self) -> list[str]:
         """How, when and how many times contact was attempted (udvidet partshøring, documented)."""
         wanted = {
-            j.HEARING_LETTER_SENT, j.INBOUND_CONTACT_CHECKED, j.PHONE_CALL, j.SMS_SENT, j.EMAIL_SENT,
-            j.REPRESENTATIVE_CONTACTED, j.HOME_VISIT, j.LADDER_STEP_SKIPPED, j.RESPONSE_RECEIVED,
+            j.HEARING_LETTER_SENT, j.DEADLINE_REMINDER_SENT, j.INBOUND_CONTACT_CHECKED, j.PHONE_CALL, j.SMS_SENT,
+            j.EMAIL_SENT, j.REPRESENTATIVE_CONTACTED, j.HOME_VISIT, j.LADDER_STEP_SKIPPED, j.RESPONSE_RECEIVED,
             j.CITIZEN_ATTENDED, j.CONTACT_MADE,
         }
         lines = []

@@ -475,6 +475,8 @@ def fit_text(candidates: Sequence[str], max_chars: int) -> str:
 def sms_text(sms: Sms, head: Letterhead | None = None) -> str:
     """A NemSMS asking the citizen to call: no personal data, at most `sms.max_chars` characters."""
     head = head or Letterhead()
+    if sms.deadline_reminder is not None:
+        return deadline_reminder_text(sms.deadline_reminder, sms.max_chars, head)
     want = "har stadig brug for at tale med dig" if sms.number > 1 else "vil gerne tale med dig"
     call = f"Ring til os på {head.phone}" if head.phone else "Ring til jobcentret"
     hours = head.sms_hours
@@ -485,6 +487,20 @@ def sms_text(sms: Sms, head: Letterhead | None = None) -> str:
         f"{call}. {head.short_name}",
     ]
     return fit_text(candidates, sms.max_chars)
+
+
+def deadline_reminder_text(deadline: date, max_chars: int, head: Letterhead | None = None) -> str:
+    """The NemSMS the working day before the answer deadline: answer our letter by then, or call. It names
+    the deadline, never the case, so a phone that others read reveals nothing."""
+    head = head or Letterhead()
+    day = f"{WEEKDAYS[deadline.weekday()]} den {deadline.day}. {MONTHS[deadline.month - 1]}"
+    call = f"ring til os på {head.phone}" if head.phone else "ring til jobcentret"
+    candidates = [
+        f"{head.short_name}: Husk at svare på vores brev senest {day}. Svar på brevet eller {call} {head.sms_hours}.",
+        f"{head.short_name}: Husk at svare på vores brev senest {day}.",
+        f"Husk at svare på brevet fra {head.short_name} senest {deadline.day}.{deadline.month}.",
+    ]
+    return fit_text(candidates, max_chars)
 
 
 def email_text(email: Email, head: Letterhead | None = None) -> RenderedText:

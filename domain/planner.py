@@ -32,6 +32,13 @@ class SendHearingLetters:
 
 
 @dataclass(frozen=True)
+class SendDeadlineReminder:
+    """NemSMS to the citizen: the answer deadline (its last day) is tomorrow, or the next working day."""
+
+    deadline: date
+
+
+@dataclass(frozen=True)
 class CheckInbound:
     pass
 
@@ -100,6 +107,7 @@ class Close:
 Action = (
     Wait
     | SendHearingLetters
+    | SendDeadlineReminder
     | CheckInbound
     | OpenTask
     | CancelTasks
@@ -148,6 +156,18 @@ def alarm_at(state: CaseState, policy: Policy, cal: WorkingCalendar) -> datetime
     return cal.at(limit - timedelta(days=policy.alarm_days_before_limit), cal.opens)
 
 
+def deadline_reminder_at(state: CaseState, policy: Policy, cal: WorkingCalendar) -> datetime | None:
+    """When to remind the citizen of the answer deadline by NemSMS, or None: office opening on the working day
+    before the deadline's last day, if the policy asks for it, the citizen is registered for NemSMS, and that
+    moment comes after the hearing letter."""
+    if not policy.deadline_reminder_sms or not state.citizen.nemsms:
+        return None
+    if state.hearing_sent_at is None or state.deadline_last_day is None:
+        return None
+    at = cal.at(cal.previous_working_day(state.deadline_last_day), cal.opens)
+    return at if at > state.hearing_sent_at else None
+
+
 def _earliest(*moments: datetime | None) -> datetime | None:
     present = [m for m in moments if m is not None]
     return min(present) if present else None
@@ -190,13 +210,28 @@ def _before_decision(
 
     assert state.deadline_ends_at is not None
     if now < state.deadline_ends_at:
-        return Wait(_earliest(state.deadline_ends_at, alarm), "answer deadline")
+        return _before_deadline(state, now, office_now, next_open, alarm)
 
     if state.task(TaskKind.decision) is not None:
         return Wait(alarm, "decision by a caseworker")
     if not needs_extended_hearing(state, policy) or ladder_exhausted(state, policy):
         return OpenTask(TaskKind.decision) if office_now else Wait(next_open, "office hours for the decision task")
     return _ladder(state, policy, now, office_now, next_open, alarm)
+
+
+def _before_deadline(
+    state: CaseState, now: datetime, office_now: bool, next_open: datetime, alarm: datetime | None
+) -> Action:
+    """Waiting for an answer: the NemSMS reminder when it is due (in office hours), else the deadline."""
+    assert state.deadline_ends_at is not None and state.deadline_last_day is not None
+    due = None if state.deadline_reminder_sent else state.deadline_reminder_at
+    if due is not None and now >= due:
+        if office_now:
+            return SendDeadlineReminder(state.deadline_last_day)
+        due = next_open if next_open < state.deadline_ends_at else None  # else too late to be of use
+    if due is None:
+        return Wait(_earliest(state.deadline_ends_at, alarm), "answer deadline")
+    return Wait(_earliest(due, alarm), "NemSMS reminder of the answer deadline")
 
 
 def _ladder(

@@ -12,9 +12,9 @@ import tomllib
 from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from domain.events import RepresentativeRole
 
@@ -89,6 +89,22 @@ class Policy(_Frozen):
     alarm_days_before_limit: Annotated[int, Field(ge=0, le=60)] = 14
     complaint_weeks: Annotated[int, Field(ge=1, le=12)] = 4
     nemsms_max_chars: Annotated[int, Field(ge=20, le=160)] = 150
+    deadline_reminder_sms: bool = True
+    """A NemSMS the working day before the answer deadline to citizens registered for NemSMS: many never read
+    Digital Post (domain.md), and an answer in time spares them a sanction and the jobcenter the ladder."""
+
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("deadline_reminder_sms",)
+    """Fields added after cases were already running. Workers of the release before forbid unknown fields, so
+    these are left out of a serialized policy while at their default: a rolled-back worker can still read the
+    input of a case started after the upgrade (README: Changing the workflow safely)."""
+
+    @model_serializer(mode="wrap")
+    def _leave_out_defaulted_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self.ADDED_LATER:
+            if name in data and data[name] == type(self).model_fields[name].default:
+                del data[name]
+        return data
 
     @model_validator(mode="after")
     def _ladder_can_end_in_home_visit(self) -> Self:

@@ -90,8 +90,11 @@ PINNED_POLICY_DATA: dict[str, Any] = {
     "alarm_days_before_limit": 14,
     "complaint_weeks": 4,
     "nemsms_max_chars": 150,
+    "deadline_reminder_sms": False,
 }
-"""Copenhagen's practice written out in code, so timing tests do not move when config/policy.toml is tuned."""
+"""Copenhagen's practice written out in code, so timing tests do not move when config/policy.toml is tuned.
+The deadline reminder (a later addition) is off here, so these tests keep their exact step lists; its own
+tests (tests/test_deadline_reminder.py) turn it on."""
 
 
 def pinned_policy(**changes: Any) -> Policy:
@@ -296,6 +299,8 @@ class CaseDriver:
         self.waits: list[tuple[datetime, plan.Wait]] = []
         self.letters: list[SentLetter] = []
         self.payments: list[Payment] = []
+        self.sms: list[tuple[datetime, date]] = []
+        """Deadline reminders sent (when, the deadline they name); the ladder's SMS are in the journal."""
         self.refusals: list[Refused] = []
         self._scheduled: list[tuple[datetime, int, Callable[[], None]]] = []
         self._seq = itertools.count()
@@ -350,6 +355,10 @@ class CaseDriver:
         match action:
             case plan.SendHearingLetters():
                 self._send_hearing(action)
+            case plan.SendDeadlineReminder():
+                self.sms.append((now, action.deadline))
+                st.deadline_reminder_sent = True
+                st.note(now, j.DEADLINE_REMINDER_SENT, deadline=action.deadline.isoformat())
             case plan.CheckInbound():
                 st.on_inbound_contact(now, self.inbound.contact, self.inbound.via, self.inbound.note)
                 plan.after_attempt(st, self.policy, self.cal, now)
@@ -435,6 +444,9 @@ class CaseDriver:
                     reason="no address or e-mail on file",
                 )
         plan.record_hearing(st, now, delivered, deadline)
+        reminder_at = plan.deadline_reminder_at(st, self.policy, self.cal)
+        if reminder_at is not None:  # the workflow's `patched(DEADLINE_REMINDER_PATCH)`: true for new cases
+            st.deadline_reminder_at = reminder_at
 
     def _send_decision_letters(self, action: plan.SendDecisionLetter) -> None:
         now, st = self.now, self.state

@@ -59,6 +59,10 @@ OUTBOUND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coef
 """Channels fail transiently (timeouts, 5xx): keep retrying with backoff; permanent failures are non-retryable."""
 OUTBOUND_TIMEOUT = timedelta(minutes=2)
 
+DEADLINE_REMINDER_PATCH = "deadline-reminder-nemsms"
+"""`workflow.patched` id of the NemSMS reminder before the answer deadline (README: Changing the workflow
+safely). Cases whose hearing letter went out before it existed keep waiting without the reminder."""
+
 
 @workflow.defn(name="MissedMeetingWorkflow")
 class MissedMeetingWorkflow:
@@ -132,6 +136,13 @@ class MissedMeetingWorkflow:
         match action:
             case plan.SendHearingLetters():
                 await self._send_hearing(now, action)
+            case plan.SendDeadlineReminder():
+                await self._activity("send_sms", Sms(
+                    idempotency_key=f"{self.wid}/sms/deadline-reminder", case=self.ref, citizen=st.citizen, number=0,
+                    max_chars=self.policy.nemsms_max_chars, release_on=now.date(), deadline_reminder=action.deadline,
+                ), Receipt, f"NemSMS reminder: answer by {action.deadline.isoformat()}")
+                st.deadline_reminder_sent = True
+                st.note(now, j.DEADLINE_REMINDER_SENT, deadline=action.deadline.isoformat())
             case plan.CheckInbound():
                 res = await self._activity("check_inbound_contact", InboundCheck(case=self.ref, since=st.absence_at),
                                            InboundCheckResult, "check the case system for contact from the citizen")
@@ -214,6 +225,14 @@ class MissedMeetingWorkflow:
             if channel == "caseworker":
                 st.note(now, j.LETTER_COPY_NEEDS_CASEWORKER, to=rep.role.value, reason="no address or e-mail on file")
         plan.record_hearing(st, now, delivered, deadline)
+        reminder_at = plan.deadline_reminder_at(st, self.policy, self.cal)
+        if reminder_at is not None and self._deadline_reminder_patched():
+            st.deadline_reminder_at = reminder_at
+
+    def _deadline_reminder_patched(self) -> bool:
+        """True for cases that reach this point on code with the reminder; False when replaying a history from
+        before it, so those cases keep the commands they were recorded with (a marker goes into new histories)."""
+        return workflow.patched(DEADLINE_REMINDER_PATCH)
 
     async def _send_decision_letters(self, now: Any, action: plan.SendDecisionLetter) -> None:
         st = self.state

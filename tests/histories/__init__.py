@@ -1,0 +1,1 @@
+"""Golden case histories recorded from real runs, replayed on every test run (see README.md here)."""

@@ -1,0 +1,153 @@
+"""Golden histories (tests/histories/): every recorded set replays on the current code, on every test run.
+
+The sets are real runs of every scenario (examples/scenarios.jsonl, tests/histories/scenarios.jsonl) recorded
+by `scripts/record-histories`: 001 by the code before the deadline reminder, 002 by the code with it. The tests
+below also walk the README's patch → deprecate_patch → remove procedure with variants of the workflow
+(tests/reminder_variants.py) and show which step breaks which histories.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.worker import Replayer, Worker
+
+from activities.case_activities import CaseActivities
+from activities.channels import OutboxChannels
+from activities.outbox import Outbox
+from domain.policy import load_policy, snapshot
+from replay.replayer import history_files, load_history, make_replayer, run_replay
+from runtime.temporal import data_converter
+from runtime.worker import sandbox_runner
+from simulation.scenario import load_scenarios
+from tests.histories.keys import golden_keys
+from tests.reminder_variants import ReminderPatchDeprecated, ReminderWithoutPatch
+from tests.temporal_env import start_env
+from tests.test_case_updates import missed
+from workflows.api import WORKFLOW_TYPE, CaseInput, clock_offset, workflow_id_for
+from workflows.missed_meeting import DEADLINE_REMINDER_PATCH
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORIES = ROOT / "tests" / "histories"
+BEFORE = HISTORIES / "001-before-deadline-reminder"
+REMINDER = HISTORIES / "002-deadline-reminder"
+SCENARIOS = [ROOT / "examples" / "scenarios.jsonl", HISTORIES / "scenarios.jsonl"]
+LAST_DAY_DECISION = "missed-meeting-M-N6"
+"""NemSMS citizen; a caseworker tries to decide on the deadline's last day, after the reminder's time."""
+
+
+def replayer(workflow: type) -> Replayer:
+    return Replayer(workflows=[workflow], data_converter=data_converter(golden_keys()),
+                    workflow_runner=sandbox_runner())
+
+
+async def replay(paths: list[Path], with_replayer: Replayer) -> tuple[int, dict[str, str]]:
+    """Exit code, and per workflow id of each failed history its failure line."""
+    out = io.StringIO()
+    code = await run_replay(paths, out=out, replayer=with_replayer)
+    lines = out.getvalue().splitlines()
+    failed = {line.split()[1]: lines[i + 1].strip() for i, line in enumerate(lines) if line.startswith("FAIL")}
+    return code, failed
+
+
+def patch_markers(path: Path) -> list[dict[str, Any]]:
+    """The patch markers in a history file, as the SDK writes them: `{"id": ..., "deprecated": ...}`."""
+    events = json.loads(path.read_text("utf-8"))["events"]
+    return [json.loads(base64.b64decode(payload["data"]))
+            for e in events if e.get("markerRecordedEventAttributes", {}).get("markerName") == "core_patch"
+            for details in e["markerRecordedEventAttributes"]["details"].values()
+            for payload in details["payloads"]]
+
+
+def patched_cases(folder: Path) -> set[str]:
+    """Workflow ids whose history holds the reminder's patch marker."""
+    return {path.stem for path in history_files([folder])
+            if any(m["id"] == DEADLINE_REMINDER_PATCH for m in patch_markers(path))}
+
+
+def test_every_scenario_has_a_golden_history_in_every_set() -> None:
+    expected = {workflow_id_for(start.meeting_id) for path in SCENARIOS for _, start, _ in load_scenarios(path)}
+    sets = [p for p in HISTORIES.iterdir() if p.is_dir() and list(p.glob("*.json"))]
+    assert {BEFORE, REMINDER} <= set(sets)
+    for folder in sets:
+        assert {p.stem for p in folder.glob("*.json")} == expected, folder.name
+
+
+def test_golden_histories_are_case_workflows_with_encrypted_payloads() -> None:
+    personal = {c.case["citizen"][k] for path in SCENARIOS for c, _, _ in load_scenarios(path) for k in ("cpr", "name")}
+    files = history_files([HISTORIES])
+    assert len(files) >= 38
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        first = json.loads(text)["events"][0]
+        assert first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"] == WORKFLOW_TYPE
+        assert not [p for p in personal if p in text], path.name
+        assert load_history(path).events
+
+
+async def test_every_golden_history_replays_on_the_current_code() -> None:
+    out = io.StringIO()
+    code = await run_replay([HISTORIES], out=out, replayer=make_replayer(keys=golden_keys()))
+    assert code == 0, out.getvalue()
+    assert f"{len(history_files([HISTORIES]))} replayed, 0 failed" in out.getvalue()
+
+
+def test_the_reminder_set_took_the_new_path_for_nemsms_citizens_only() -> None:
+    on_nemsms = {workflow_id_for(start.meeting_id) for path in SCENARIOS for _, start, _ in load_scenarios(path)
+                 if start.citizen.nemsms}
+    assert patched_cases(BEFORE) == set()
+    assert patched_cases(REMINDER) == on_nemsms
+    assert "send_sms" in (REMINDER / "missed-meeting-M-N1.json").read_text("utf-8")
+    assert "send_sms" not in (BEFORE / "missed-meeting-M-N1.json").read_text("utf-8")
+
+
+async def test_the_same_change_without_the_patch_breaks_a_case_from_before_it() -> None:
+    code, failed = await replay([BEFORE], replayer(ReminderWithoutPatch))
+    assert code == 1
+    # Only a case woken between the reminder's time and the deadline diverges: the careless code sends the
+    # reminder where the recorded case started a timer. Every other old history still replays, which is why
+    # the golden set needs that case.
+    assert list(failed) == [LAST_DAY_DECISION]
+    assert failed[LAST_DAY_DECISION].startswith("NondeterminismError at event ")
+    assert "(TimerStarted)" in failed[LAST_DAY_DECISION]
+
+
+async def test_dropping_the_patch_call_at_once_breaks_every_case_recorded_with_it() -> None:
+    code, failed = await replay([REMINDER], replayer(ReminderWithoutPatch))
+    assert code == 1
+    assert set(failed) == patched_cases(REMINDER)
+    assert all(f"(MarkerRecorded {DEADLINE_REMINDER_PATCH})" in line for line in failed.values())
+
+
+async def test_deprecate_patch_replays_the_patched_cases_but_not_the_old_ones() -> None:
+    assert await replay([REMINDER], replayer(ReminderPatchDeprecated)) == (0, {})
+    code, failed = await replay([BEFORE], replayer(ReminderPatchDeprecated))
+    assert code == 1 and list(failed) == [LAST_DAY_DECISION]
+
+
+async def test_removing_the_patch_replays_cases_recorded_after_deprecation(tmp_path: Path) -> None:
+    env = await start_env(golden_keys())
+    activities = CaseActivities(OutboxChannels(Outbox(tmp_path / "outbox.sqlite"))).all_activities()
+    queue = f"test-{uuid.uuid4()}"
+    async with env, Worker(env.client, task_queue=queue, workflows=[ReminderPatchDeprecated],
+                           activities=activities, workflow_runner=sandbox_runner()):
+        event = missed("M-DP1")  # jobparat on NemSMS: the reminder applies
+        offset = clock_offset(await env.get_current_time(), event.occurred_at)
+        handle = await env.client.start_workflow(
+            WORKFLOW_TYPE, CaseInput(case=event, policy=snapshot(load_policy(), 2026), clock_offset_seconds=offset),
+            id=workflow_id_for("M-DP1"), task_queue=queue,
+        )
+        await env.sleep(timedelta(days=12))  # reminder, deadline, decision task
+        history = await handle.fetch_history()
+        await handle.terminate("recorded")
+    path = tmp_path / "missed-meeting-M-DP1.json"
+    path.write_text(history.to_json(), encoding="utf-8")
+    assert patch_markers(path) == [{"id": DEADLINE_REMINDER_PATCH, "deprecated": True}]
+    assert "send_sms" in path.read_text("utf-8")
+    assert await replay([path], replayer(ReminderWithoutPatch)) == (0, {})
