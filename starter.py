@@ -16,11 +16,22 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("events", help="read jobcenter events (JSON lines) and start or feed the case workflows")
     ev.add_argument("file", help="a JSON-lines file, or - for standard input")
+    srv = sub.add_parser("serve", help="HTTP intake: jobcenter systems POST events to /events (same rules as events)")
+    srv.add_argument("--host", help="address to listen on (default MISSED_MEETING_INTAKE_HOST, 127.0.0.1)")
+    srv.add_argument("--port", type=int, help="port (default MISSED_MEETING_INTAKE_PORT, 8235)")
+    srv.add_argument("--insecure-dev", action="store_true",
+                     help="allow running without a bearer token, on a loopback address only (development)")
     sim = sub.add_parser("simulate", help="play scenario cases on an embedded time-skipping server")
     sim.add_argument("scenario", type=Path, help="scenario file, one case a line")
     sim.add_argument("--json", type=Path, dest="json_out", help="write the timeline JSON here")
-    rep = sub.add_parser("replay", help="replay exported workflow histories against the current code")
-    rep.add_argument("paths", nargs="+", type=Path, help="history JSON files, or folders of them")
+    rep = sub.add_parser("replay", help="replay workflow histories (exported files, or those a server's visibility "
+                         "query finds) against the current code")
+    rep.add_argument("paths", nargs="*", type=Path, help="history JSON files, or folders of them")
+    rep.add_argument("--query", help="a visibility query instead of files, e.g. "
+                     "'WorkflowType=\"MissedMeetingWorkflow\" AND ExecutionStatus=\"Running\"'")
+    rep.add_argument("--address", help="Temporal frontend for --query (default TEMPORAL_ADDRESS, localhost:7233)")
+    rep.add_argument("--namespace", help="namespace for --query (default TEMPORAL_NAMESPACE, default)")
+    rep.add_argument("--limit", type=int, help="replay at most this many of the workflows --query finds")
     return parser
 
 
@@ -34,6 +45,12 @@ async def _events(source: str, settings: Settings) -> int:
                             err=sys.stderr, task_queue=settings.task_queue)
 
 
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from intake.serve import serve
+
+    return await serve(settings, host=args.host, port=args.port, insecure_dev=args.insecure_dev)
+
+
 async def _simulate(scenario: Path, json_out: Path | None, settings: Settings) -> int:
     from domain.policy import load_policy
     from simulation.runner import simulate
@@ -41,28 +58,51 @@ async def _simulate(scenario: Path, json_out: Path | None, settings: Settings) -
     return await simulate(scenario, json_out, policy=load_policy(settings.policy_file), data_dir=settings.data_dir)
 
 
-async def _replay(paths: list[Path]) -> int:
-    from replay.replayer import run_replay
+async def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from temporalio.service import RPCError
 
-    return await run_replay(paths)
+    from replay.replayer import run_replay, run_replay_query
+    from runtime.temporal import connect
+
+    if bool(args.paths) == (args.query is not None):
+        print("starter.py replay: give history files (or folders), or --query, not both", file=sys.stderr)
+        return 2
+    if args.query is None:
+        return await run_replay(args.paths)
+    address = args.address or settings.temporal_address
+    namespace = args.namespace or settings.temporal_namespace
+    try:
+        client = await connect(address, namespace)
+    except RuntimeError as exc:  # the SDK's "Failed client connect"
+        print(f"starter.py replay: cannot reach Temporal at {address}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return await run_replay_query(client, args.query, limit=args.limit)
+    except RPCError as exc:  # a malformed query, an unknown namespace, ...
+        print(f"starter.py replay: {address} (namespace {namespace}): {exc.message}", file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
     from domain.policy import PolicyError
+    from intake.serve import ServeError
     from runtime.keys import KeyConfigError
     from runtime.logging import configure_logging
+    from runtime.settings import SettingsError
     from simulation.scenario import ScenarioError
 
     configure_logging()
     try:
+        settings = Settings.from_env()
         if args.command == "events":
             return asyncio.run(_events(args.file, settings))
+        if args.command == "serve":
+            return asyncio.run(_serve(args, settings))
         if args.command == "simulate":
             return asyncio.run(_simulate(args.scenario, args.json_out, settings))
-        return asyncio.run(_replay(args.paths))
-    except (KeyConfigError, PolicyError, ScenarioError) as exc:
+        return asyncio.run(_replay(args, settings))
+    except (KeyConfigError, PolicyError, ScenarioError, SettingsError, ServeError) as exc:
         print(f"starter.py {args.command}: {exc}", file=sys.stderr)
         return 1
 

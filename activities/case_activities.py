@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import memo as memo_mod
+from activities import metrics
 from activities.channels import Channels, ChannelSettings, build_channels
 from activities.memo import MemoSender, message_uuid
 from activities.models import (
@@ -184,7 +185,9 @@ class CaseActivities:
             release_on=letter.release_on,
             memo_xml=memo_mod.to_xml(message) if message is not None else None,
         )
-        return await self._deliver(item, self.channels.deliver_letter, message)
+        receipt = await self._deliver(item, self.channels.deliver_letter, message)
+        metrics.letter_sent(letter, receipt)
+        return receipt
 
     # -- reaching the citizen --------------------------------------------------------------------------------
     @activity.defn
@@ -203,12 +206,15 @@ class CaseActivities:
             kind="sms",
             channel="nemsms",
             recipient="citizen",
-            text=RenderedText(subject=f"NemSMS {sms.number}", body=text),
+            text=RenderedText(subject="NemSMS deadline reminder" if sms.deadline_reminder else f"NemSMS {sms.number}",
+                              body=text),
             payload={"number": sms.number, "chars": len(text)},
             release_on=sms.release_on,
             memo_xml=memo_mod.to_xml(message),
         )
-        return await self._deliver(item, self.channels.deliver_sms, message)
+        receipt = await self._deliver(item, self.channels.deliver_sms, message)
+        metrics.contact_message_sent("nemsms", receipt)
+        return receipt
 
     @activity.defn
     async def send_email(self, email: Email) -> Receipt:
@@ -224,7 +230,9 @@ class CaseActivities:
             text=letters.email_text(email, self.letterhead),
             payload={"number": email.number, "email_to": email.citizen.email},
         )
-        return await self._deliver(item, self.channels.deliver_email)
+        receipt = await self._deliver(item, self.channels.deliver_email)
+        metrics.contact_message_sent("email", receipt)
+        return receipt
 
     # -- caseworker tasks ------------------------------------------------------------------------------------
     @activity.defn
@@ -244,7 +252,9 @@ class CaseActivities:
                 "opened_at": task.opened_at.isoformat(),
             },
         )
-        return await self._deliver(item, self.channels.deliver_task)
+        receipt = await self._deliver(item, self.channels.deliver_task)
+        metrics.task_opened(task, receipt)
+        return receipt
 
     @activity.defn
     async def cancel_task(self, cancel: TaskCancellation) -> Receipt:
@@ -288,7 +298,9 @@ class CaseActivities:
                 "legal_basis": letters.legal_basis(notice.case.ground),
             },
         )
-        return await self._deliver(item, self.channels.deliver_payment_notice)
+        receipt = await self._deliver(item, self.channels.deliver_payment_notice)
+        metrics.payment_notice_sent(notice, receipt)
+        return receipt
 
     @activity.defn
     async def raise_alarm(self, alarm: Alarm) -> Receipt:
@@ -302,4 +314,6 @@ class CaseActivities:
             text=letters.alarm_text(alarm),
             payload={"limit": alarm.limit.isoformat(), "stage": alarm.stage},
         )
-        return await self._deliver(item, self.channels.deliver_alarm)
+        receipt = await self._deliver(item, self.channels.deliver_alarm)
+        metrics.alarm_raised(alarm, receipt)
+        return receipt

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import sys
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -112,21 +112,27 @@ class Summary:
 
 
 class Intake:
-    """Runs lines through the gateway: bounded concurrency, per-meeting order, reports in line order."""
+    """Runs lines through the gateway: bounded concurrency, per-meeting order, reports in line order.
+
+    One code path for every front: `starter.py events` reports to `err` (stderr), the HTTP intake
+    (intake/http.py) passes `err=None` and collects each line's result through `on_result`.
+    """
 
     def __init__(
         self,
         gateway: Gateway,
         *,
         rejects: RejectsFile,
-        err: TextIO,
+        err: TextIO | None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        on_result: Callable[[LineResult], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self._gateway = gateway
         self._rejects = rejects
         self._err = err
+        self._on_result = on_result
         self._slots = asyncio.Semaphore(concurrency)
         self._window = asyncio.Semaphore(concurrency * WINDOW_PER_SLOT)
         self._chains: dict[str, asyncio.Task[None]] = {}
@@ -209,12 +215,14 @@ class Intake:
     def _report(self, result: LineResult) -> None:
         summary, number, reason = self.summary, result.line.number, redact(result.reason)
         if result.kind == "rejected":
-            self._err.write(f"line {number}: {reason}\n")
+            self._write(f"line {number}: {reason}\n")
             self._rejects.append(number, result.reason, result.line.raw)
         elif result.kind == "halted" and summary.halted_at is None:
             summary.halted_at, summary.halted_reason = number, result.reason
-            self._err.write(f"line {number}: stopped: {reason}\n")
+            self._write(f"line {number}: stopped: {reason}\n")
         summary.count(result.kind)
+        if self._on_result is not None:
+            self._on_result(result)
         event = result.event
         log.log(
             logging.WARNING if result.kind == "halted" else logging.DEBUG,
@@ -226,6 +234,10 @@ class Intake:
             meeting_id=redact(event.meeting_id) if event else None,
             event_id=redact(event.event_id) if event else None,
         )
+
+    def _write(self, message: str) -> None:
+        if self._err is not None:
+            self._err.write(message)
 
 
 def _holds_cpr(event: MeetingMissed) -> bool:

@@ -4,10 +4,13 @@ Payloads are encrypted before they reach Temporal (runtime.codec), so without he
 ``binary/encrypted`` blobs, the ``timeline`` query included. The UI (``--ui-codec-endpoint``) and the CLI
 (``--codec-endpoint``) can send payloads to a *remote codec* over HTTP: ``POST /decode`` and
 ``POST /encode`` with ``{"payloads": [...]}`` in protobuf JSON. This server answers them with the key ring
-of this machine. The browser calls it directly, so it binds to localhost only and allows cross-origin
-requests from the Web UI's origin only. It never logs a payload.
+of this machine. The browser calls it directly, so it binds to localhost by default (in compose: the
+container's address, published on the host's 127.0.0.1 only) and allows cross-origin requests from the Web
+UI's origin only. It never logs a payload. ``GET /healthz`` and ``GET /metrics`` (Prometheus text: requests
+by path and status, decode and encode calls) are for the orchestrator and monitoring.
 
-Run: ``python -m runtime.codec_server [--port 8234] [--ui-origin http://localhost:8233]``.
+Run: ``python -m runtime.codec_server [--host 127.0.0.1] [--port 8234] [--ui-origin http://localhost:8233]``;
+the defaults come from MISSED_MEETING_CODEC_HOST, _PORT and _UI_ORIGINS (runtime/settings.py).
 """
 
 from __future__ import annotations
@@ -26,10 +29,13 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from runtime.codec import EncryptionCodec, PayloadDecryptionError
 from runtime.keys import KeyConfigError, KeyRing, load_keys
+from runtime.prometheus import CONTENT_TYPE, Registry
+from runtime.settings import DEFAULT_UI_ORIGINS, Settings, SettingsError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8234
-DEFAULT_UI_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
+PATHS = ("/decode", "/encode", "/healthz", "/metrics")
+"""Paths counted by name in the metrics; anything else is counted as ``other``."""
 MAX_BODY = 8 * 1024 * 1024
 
 log = structlog.stdlib.get_logger("codec_server")
@@ -42,8 +48,14 @@ def transform(body: bytes, step: Callable[[Payload], Payload]) -> bytes:
     return json_format.MessageToJson(result).encode("utf-8")
 
 
-def make_handler(codec: EncryptionCodec, origins: Sequence[str]) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    codec: EncryptionCodec, origins: Sequence[str], metrics: Registry | None = None
+) -> type[BaseHTTPRequestHandler]:
     allowed = set(origins)
+    registry = metrics if metrics is not None else Registry()
+    requests = registry.counter(
+        "missed_meeting_codec_requests_total", "Codec server requests, by path and status", ("path", "status"))
+    calls = registry.counter("missed_meeting_codec_calls_total", "Decode and encode calls answered", ("operation",))
 
     class CodecHandler(BaseHTTPRequestHandler):
         server_version = "missed-meeting-codec"
@@ -58,6 +70,8 @@ def make_handler(codec: EncryptionCodec, origins: Sequence[str]) -> type[BaseHTT
                 self.send_header("Access-Control-Allow-Credentials", "true")
 
         def _reply(self, status: HTTPStatus, body: bytes, content_type: str = "application/json") -> None:
+            path = self.path.split("?", 1)[0].rstrip("/")
+            requests.inc(path=path if path in PATHS else "other", status=str(int(status)))
             self.send_response(status)
             self._cors()
             self.send_header("Content-Type", content_type)
@@ -72,8 +86,11 @@ def make_handler(codec: EncryptionCodec, origins: Sequence[str]) -> type[BaseHTT
             self._reply(HTTPStatus.NO_CONTENT, b"", "text/plain")
 
         def do_GET(self) -> None:
-            if self.path.rstrip("/") in ("", "/health"):
+            path = self.path.split("?", 1)[0].rstrip("/")
+            if path in ("", "/health", "/healthz"):
                 self._reply(HTTPStatus.OK, json.dumps({"ok": True, "key": codec.keys.current_id}).encode())
+            elif path == "/metrics":
+                self._reply(HTTPStatus.OK, registry.render().encode("utf-8"), CONTENT_TYPE)
             else:
                 self._error(HTTPStatus.NOT_FOUND, "use POST /decode or POST /encode")
 
@@ -95,6 +112,7 @@ def make_handler(codec: EncryptionCodec, origins: Sequence[str]) -> type[BaseHTT
             except json_format.ParseError:
                 self._error(HTTPStatus.BAD_REQUEST, "body is not {\"payloads\": [...]} in protobuf JSON")
                 return
+            calls.inc(operation=path.rsplit("/", 1)[-1])
             self._reply(HTTPStatus.OK, body)
 
         def log_message(self, format: str, *args: Any) -> None:
@@ -109,19 +127,26 @@ def make_server(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     origins: Sequence[str] = DEFAULT_UI_ORIGINS,
+    metrics: Registry | None = None,
 ) -> ThreadingHTTPServer:
-    return ThreadingHTTPServer((host, port), make_handler(EncryptionCodec(keys), origins))
+    return ThreadingHTTPServer((host, port), make_handler(EncryptionCodec(keys), origins, metrics))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve /decode and /encode for the Web UI and CLI with this machine's payload keys."""
     from runtime.logging import configure_logging
 
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     parser = argparse.ArgumentParser(prog="python -m runtime.codec_server", description=main.__doc__)
-    parser.add_argument("--host", default=DEFAULT_HOST, help="keep it on localhost: it decrypts for anyone")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--host", default=settings.codec_host,
+                        help="keep it on localhost (or a private network): it decrypts for anyone who can reach it")
+    parser.add_argument("--port", type=int, default=settings.codec_port)
     parser.add_argument("--ui-origin", action="append", dest="origins",
-                        help=f"Web UI origin allowed to call it (repeatable; default: {DEFAULT_UI_ORIGINS})")
+                        help=f"Web UI origin allowed to call it (repeatable; default: {settings.codec_ui_origins})")
     args = parser.parse_args(argv)
     configure_logging(core_logs=False)
     try:
@@ -129,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    server = make_server(keys, args.host, args.port, args.origins or DEFAULT_UI_ORIGINS)
+    server = make_server(keys, args.host, args.port, args.origins or settings.codec_ui_origins)
     log.info("codec server listening", url=f"http://{args.host}:{args.port}", current_key=keys.current_id)
     try:
         server.serve_forever()

@@ -136,14 +136,16 @@ def forward_core_logs() -> None:
     global _core_forwarded
     if _core_forwarded:
         return
-    telemetry = TelemetryConfig(
-        logging=LoggingConfig(
-            filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-            forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
-        )
-    )
-    Runtime.set_default(Runtime(telemetry=telemetry), error_if_already_set=False)
+    Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=core_logging_config())), error_if_already_set=False)
     _core_forwarded = True
+
+
+def core_logging_config() -> LoggingConfig:
+    """The SDK core's warnings, forwarded to the ``temporalio.core`` logger (shared with runtime.telemetry)."""
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
+    )
 
 
 def temporal_context() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from runtime import codec
@@ -22,8 +23,13 @@ def data_converter(keys: KeyRing | None = None) -> DataConverter:
     return codec.data_converter(keys if keys is not None else load_keys())
 
 
-async def connect(address: str, namespace: str, keys: KeyRing | None = None) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=data_converter(keys))
+async def connect(
+    address: str, namespace: str, keys: KeyRing | None = None, *, runtime: Runtime | None = None, lazy: bool = False
+) -> Client:
+    """A client with our data converter. ``runtime``: the worker's (metrics); ``lazy``: connect on first use,
+    for a service that must start, and say it is unhealthy, while Temporal is still down."""
+    return await Client.connect(address, namespace=namespace, data_converter=data_converter(keys), runtime=runtime,
+                                lazy=lazy)
 
 
 async def ensure_search_attributes(client: Client) -> list[str]:
@@ -43,7 +49,14 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         if key.name not in existing
     }
     if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
-        )
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+            )
+        except RPCError as exc:
+            # another worker replica (or the compose set-up job) registered them first; the test server,
+            # which cannot list, says so too
+            if exc.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
+            return []
     return sorted(missing)
