@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 from domain import journal as j
 from domain import planner as plan
+from domain import recording as rec
 from domain.calendar import WorkingCalendar
-from domain.case import CaseState, OpenTask
+from domain.case import CaseState
 from domain.events import (
     CitizenAttended,
     CitizenResponded,
@@ -350,6 +351,8 @@ class CaseDriver:
 
     # -- actions (MissedMeetingWorkflow._do) -----------------------------------------------------------------
     def apply(self, action: plan.Action) -> None:
+        """Do what the workflow's `_do` does, minus the I/O: record what would be sent, then the same
+        `domain.recording` effect the workflow applies."""
         now, st = self.now, self.state
         self.done.append(Done(now, action))
         match action:
@@ -357,123 +360,59 @@ class CaseDriver:
                 self._send_hearing(action)
             case plan.SendDeadlineReminder():
                 self.sms.append((now, action.deadline))
-                st.deadline_reminder_sent = True
-                st.note(now, j.DEADLINE_REMINDER_SENT, deadline=action.deadline.isoformat())
+                rec.deadline_reminder_sent(st, now, action.deadline)
             case plan.CheckInbound():
-                st.on_inbound_contact(now, self.inbound.contact, self.inbound.via, self.inbound.note)
-                plan.after_attempt(st, self.policy, self.cal, now)
+                rec.inbound_checked(st, self.policy, self.cal, now, self.inbound.contact, self.inbound.via,
+                                    self.inbound.note)
             case plan.OpenTask():
                 self._open_task(action)
             case plan.CancelTasks():
-                for task in [t for t in st.open_tasks if t.kind in action.kinds]:
-                    st.open_tasks.remove(task)
-                    st.note(now, j.TASK_CANCELLED, task=task.kind.value, reason=action.reason)
+                for task in rec.tasks_to_cancel(st, action):
+                    rec.task_cancelled(st, now, task, action.reason)
             case plan.SendSms():
-                st.sms_sent += 1
-                st.note(now, j.SMS_SENT, number=action.number)
-                plan.after_attempt(st, self.policy, self.cal, now)
+                rec.sms_sent(st, self.policy, self.cal, now, action.number)
             case plan.SendEmail():
-                st.emails_sent += 1
-                st.note(now, j.EMAIL_SENT, number=action.number)
-                plan.after_attempt(st, self.policy, self.cal, now)
+                rec.email_sent(st, self.policy, self.cal, now, action.number)
             case plan.SkipRung():
                 plan.skip_rung(st, action, now)
             case plan.RaiseAlarm():
-                st.alarm_raised = True
-                st.note(now, j.DEDUCTION_LIMIT_ALARM, limit=action.limit.isoformat())
+                rec.alarm_raised(st, now, action.limit)
             case plan.SendDecisionLetter():
-                self._send_decision_letters(action)
+                recipients = rec.letter_recipients(st)
+                self.letters.extend(SentLetter(action.kind, r.channel, r.to, now, now.date()) for r in recipients)
+                rec.decision_letters_sent(st, now, action.kind, recipients)
             case plan.RegisterDeduction():
                 self.payments.append(Payment("deduction_start", action.from_day, action.to_day))
-                st.deduction_registered = True
-                st.deduction_end_registered = action.to_day is not None
-                st.note(
-                    now,
-                    j.DEDUCTION_REGISTERED,
-                    **{
-                        "from": action.from_day.isoformat(),
-                        "to": action.to_day.isoformat() if action.to_day else None,
-                    },
-                )
+                rec.deduction_registered(st, now, action.from_day, action.to_day)
             case plan.EndDeduction():
                 self.payments.append(Payment("deduction_end", st.absence_day, action.to_day))
-                st.deduction_end_registered = True
-                st.note(
-                    now,
-                    j.DEDUCTION_ENDED,
-                    **{"from": st.absence_day.isoformat(), "to": action.to_day.isoformat()},
-                )
+                rec.deduction_ended(st, now, action.to_day)
             case plan.ReverseDeduction():
                 self.payments.append(Payment("reversal", st.absence_day, None))
-                st.deduction_reversed = True
-                st.note(now, j.SANCTION_ANNULLED, payments="reversed")
+                rec.deduction_reversed(st, now)
             case plan.Close():
-                st.closed = True
-                st.note(now, j.CASE_CLOSED, decision=st.decision.decision.value if st.decision else None)
+                rec.case_closed(st, now)
             case _:  # pragma: no cover
                 raise AssertionError(f"driver does not know {action}")
 
     def _send_hearing(self, action: plan.SendHearingLetters) -> None:
         now, st = self.now, self.state
-        channels = plan.citizen_channels(st)
+        recipients = rec.letter_recipients(st)
+        channels = [r.channel for r in recipients if r.to == "citizen"]
         delivered, deadline = plan.hearing_deadline(self.policy, self.cal, now, channels)
-        for channel in channels:
-            self.letters.append(
-                SentLetter(
-                    "hearing",
-                    channel,
-                    "citizen",
-                    now,
-                    action.release_on,
-                    deadline.last_day,
-                    digital_post_guidance=channel == "physical_post" and len(channels) > 1,
-                )
-            )
-            st.note(now, j.HEARING_LETTER_SENT, channel=channel, to="citizen")
-        for rep in st.citizen.representatives:
-            channel = plan.copy_channel(rep.address, rep.email)
-            self.letters.append(
-                SentLetter("hearing", channel, rep.role.value, now, action.release_on, deadline.last_day)
-            )
-            st.note(now, j.HEARING_LETTER_SENT, channel=channel, to=rep.role.value)
-            if channel == "caseworker":
-                st.note(
-                    now,
-                    j.LETTER_COPY_NEEDS_CASEWORKER,
-                    to=rep.role.value,
-                    reason="no address or e-mail on file",
-                )
-        plan.record_hearing(st, now, delivered, deadline)
+        for r in recipients:
+            guidance = r.to == "citizen" and r.channel == "physical_post" and len(channels) > 1
+            self.letters.append(SentLetter("hearing", r.channel, r.to, now, action.release_on, deadline.last_day,
+                                           digital_post_guidance=guidance))
+        rec.hearing_sent(st, now, recipients, delivered, deadline)
         reminder_at = plan.deadline_reminder_at(st, self.policy, self.cal)
         if reminder_at is not None:  # the workflow's `patched(DEADLINE_REMINDER_PATCH)`: true for new cases
             st.deadline_reminder_at = reminder_at
 
-    def _send_decision_letters(self, action: plan.SendDecisionLetter) -> None:
-        now, st = self.now, self.state
-        for channel in plan.citizen_channels(st):
-            self.letters.append(SentLetter(action.kind, channel, "citizen", now, now.date()))
-            st.note(now, j.DECISION_LETTER_SENT, channel=channel, to="citizen", kind=action.kind)
-        for rep in st.citizen.representatives:
-            channel = plan.copy_channel(rep.address, rep.email)
-            self.letters.append(SentLetter(action.kind, channel, rep.role.value, now, now.date()))
-            st.note(now, j.DECISION_LETTER_SENT, channel=channel, to=rep.role.value, kind=action.kind)
-        if action.kind == "decision":
-            st.decision_letter_sent = True
-        else:
-            st.reassessment_letters_sent += 1
-
     def _open_task(self, action: plan.OpenTask) -> None:
         now, st = self.now, self.state
         key = st.next_task_key(self.WORKFLOW_ID, action.kind.value)
-        st.open_tasks.append(
-            OpenTask(kind=action.kind, key=key, opened_at=now, attempt=action.attempt, role=action.role)
-        )
-        if action.kind == TaskKind.decision:
-            st.note(now, j.DECISION_TASK_OPENED, warning_signs=st.warning_signs() or None)
-        elif action.kind == TaskKind.reassessment:
-            st.note(now, j.REASSESSMENT_TASK_OPENED)
-        else:
-            st.note(now, j.TASK_OPENED, task=action.kind.value, attempt=action.attempt, role=action.role)
+        rec.task_opened(st, now, action, key)
         if self.caseworker is not None:
             worker = self.caseworker
             due = self.cal.add_working_hours(now, worker.hours)

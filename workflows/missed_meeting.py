@@ -32,8 +32,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain import journal as j
     from domain import planner as plan
+    from domain import recording as rec
     from domain.calendar import WorkingCalendar
-    from domain.case import CaseState, OpenTask
+    from domain.case import CaseState
     from domain.events import Decision, TaskCompleted, TaskKind
     from domain.rules import decision_refusal, task_refusal
     from workflows import search_attributes as sa
@@ -131,6 +132,7 @@ class MissedMeetingWorkflow:
 
     # -- doing --------------------------------------------------------------------------------------------------
     async def _do(self, action: plan.Action) -> None:
+        """Do one step: its activities here, its effect on the case in `domain.recording`."""
         now = self.now()
         st = self.state
         match action:
@@ -141,38 +143,37 @@ class MissedMeetingWorkflow:
                     idempotency_key=f"{self.wid}/sms/deadline-reminder", case=self.ref, citizen=st.citizen, number=0,
                     max_chars=self.policy.nemsms_max_chars, release_on=now.date(), deadline_reminder=action.deadline,
                 ), Receipt, f"NemSMS reminder: answer by {action.deadline.isoformat()}")
-                st.deadline_reminder_sent = True
-                st.note(now, j.DEADLINE_REMINDER_SENT, deadline=action.deadline.isoformat())
+                rec.deadline_reminder_sent(st, now, action.deadline)
             case plan.CheckInbound():
                 res = await self._activity("check_inbound_contact", InboundCheck(case=self.ref, since=st.absence_at),
                                            InboundCheckResult, "check the case system for contact from the citizen")
-                st.on_inbound_contact(now, res.contact, res.via, res.note)
-                plan.after_attempt(st, self.policy, self.cal, now)
+                rec.inbound_checked(st, self.policy, self.cal, now, res.contact, res.via, res.note)
             case plan.OpenTask():
-                await self._open_task(now, action)
+                key = st.next_task_key(self.wid, action.kind.value)
+                role = f" ({action.role})" if action.role else ""
+                await self._activity("open_task", TaskNotice(
+                    idempotency_key=key, case=self.ref, kind=action.kind, attempt=action.attempt, role=action.role,
+                    opened_at=now, summary=st.brief(action.kind.value),
+                ), Receipt, f"task for a caseworker: {action.kind.value}{role}")
+                rec.task_opened(st, now, action, key)
             case plan.CancelTasks():
-                for task in [t for t in st.open_tasks if t.kind in action.kinds]:
+                for task in rec.tasks_to_cancel(st, action):
                     await self._activity("cancel_task", TaskCancellation(
                         idempotency_key=f"{task.key}/cancel", task_key=task.key, case=self.ref, reason=action.reason,
                     ), Receipt, f"withdraw {task.kind.value} task: {action.reason}")
-                    st.open_tasks.remove(task)
-                    st.note(now, j.TASK_CANCELLED, task=task.kind.value, reason=action.reason)
+                    rec.task_cancelled(st, now, task, action.reason)
             case plan.SendSms():
                 await self._activity("send_sms", Sms(
                     idempotency_key=f"{self.wid}/sms/{action.number}", case=self.ref, citizen=st.citizen,
                     number=action.number, max_chars=self.policy.nemsms_max_chars, release_on=now.date(),
                 ), Receipt, f"NemSMS {action.number} asking the citizen to call")
-                st.sms_sent += 1
-                st.note(now, j.SMS_SENT, number=action.number)
-                plan.after_attempt(st, self.policy, self.cal, now)
+                rec.sms_sent(st, self.policy, self.cal, now, action.number)
             case plan.SendEmail():
                 await self._activity("send_email", Email(
                     idempotency_key=f"{self.wid}/email/{action.number}", case=self.ref, citizen=st.citizen,
                     number=action.number,
                 ), Receipt, f"e-mail {action.number} asking the citizen to get in touch")
-                st.emails_sent += 1
-                st.note(now, j.EMAIL_SENT, number=action.number)
-                plan.after_attempt(st, self.policy, self.cal, now)
+                rec.email_sent(st, self.policy, self.cal, now, action.number)
             case plan.SkipRung():
                 plan.skip_rung(st, action, now)
             case plan.RaiseAlarm():
@@ -180,54 +181,44 @@ class MissedMeetingWorkflow:
                     idempotency_key=f"{self.wid}/alarm/deduction-limit", case=self.ref, limit=action.limit,
                     stage=st.stage().value,
                 ), Receipt, f"alarm: deduction limit {action.limit.isoformat()} is near")
-                st.alarm_raised = True
-                st.note(now, j.DEDUCTION_LIMIT_ALARM, limit=action.limit.isoformat())
+                rec.alarm_raised(st, now, action.limit)
             case plan.SendDecisionLetter():
                 await self._send_decision_letters(now, action)
             case plan.RegisterDeduction():
                 await self._payments("deduction_start", action.from_day, action.to_day)
-                st.deduction_registered = True
-                st.deduction_end_registered = action.to_day is not None
-                st.note(now, j.DEDUCTION_REGISTERED, **{"from": action.from_day.isoformat(),
-                                                        "to": action.to_day.isoformat() if action.to_day else None})
+                rec.deduction_registered(st, now, action.from_day, action.to_day)
             case plan.EndDeduction():
                 await self._payments("deduction_end", st.absence_day, action.to_day)
-                st.deduction_end_registered = True
-                st.note(now, j.DEDUCTION_ENDED, **{"from": st.absence_day.isoformat(),
-                                                   "to": action.to_day.isoformat()})
+                rec.deduction_ended(st, now, action.to_day)
             case plan.ReverseDeduction():
                 await self._payments("reversal", st.absence_day, None)
-                st.deduction_reversed = True
-                st.note(now, j.SANCTION_ANNULLED, payments="reversed")
+                rec.deduction_reversed(st, now)
             case plan.Close():
-                st.closed = True
-                st.note(now, j.CASE_CLOSED, decision=st.decision.decision.value if st.decision else None)
+                rec.case_closed(st, now)
 
     async def _send_hearing(self, now: Any, action: plan.SendHearingLetters) -> None:
         st = self.state
-        channels = plan.citizen_channels(st)
+        recipients = rec.letter_recipients(st)
+        channels = [r.channel for r in recipients if r.to == "citizen"]
         delivered, deadline = plan.hearing_deadline(self.policy, self.cal, now, channels)
         common: dict[str, Any] = dict(case=self.ref, kind="hearing", citizen=st.citizen, release_on=action.release_on,
                                       deadline=deadline.last_day, deadline_ends_at=deadline.ends_at)
-        for channel in channels:
+        for r in recipients:
             await self._letter(Letter(
-                idempotency_key=f"{self.wid}/hearing_letter/citizen/{channel}", channel=channel, to="citizen",
-                digital_post_guidance=channel == "physical_post" and len(channels) > 1, **common,
+                idempotency_key=f"{self.wid}/hearing_letter/{self._addressee(r)}/{r.channel}", channel=r.channel,
+                to=r.to, representative=r.representative,
+                digital_post_guidance=r.to == "citizen" and r.channel == "physical_post" and len(channels) > 1,
+                **common,
             ))
-            st.note(now, j.HEARING_LETTER_SENT, channel=channel, to="citizen")
-        for n, rep in enumerate(st.citizen.representatives, start=1):
-            channel = plan.copy_channel(rep.address, rep.email)
-            await self._letter(Letter(
-                idempotency_key=f"{self.wid}/hearing_letter/{n}-{rep.role.value}/{channel}", channel=channel,
-                to=rep.role.value, representative=rep, **common,
-            ))
-            st.note(now, j.HEARING_LETTER_SENT, channel=channel, to=rep.role.value)
-            if channel == "caseworker":
-                st.note(now, j.LETTER_COPY_NEEDS_CASEWORKER, to=rep.role.value, reason="no address or e-mail on file")
-        plan.record_hearing(st, now, delivered, deadline)
+        rec.hearing_sent(st, now, recipients, delivered, deadline)
         reminder_at = plan.deadline_reminder_at(st, self.policy, self.cal)
         if reminder_at is not None and self._deadline_reminder_patched():
             st.deadline_reminder_at = reminder_at
+
+    @staticmethod
+    def _addressee(r: rec.Recipient) -> str:
+        """The addressee's part of a letter's idempotency key: `citizen`, or `<n>-<role>` for a copy."""
+        return "citizen" if r.representative is None else f"{r.number}-{r.to}"
 
     def _deadline_reminder_patched(self) -> bool:
         """True for cases that reach this point on code with the reminder; False when replaying a history from
@@ -248,35 +239,11 @@ class MissedMeetingWorkflow:
             complaint_weeks=self.policy.complaint_weeks, deadline=st.deadline_last_day,
         )
         suffix = "decision_letter" if kind == "decision" else f"reassessment_letter/{action.number}"
-        for channel in plan.citizen_channels(st):
-            await self._letter(Letter(idempotency_key=f"{self.wid}/{suffix}/citizen/{channel}", channel=channel,
-                                      to="citizen", **common))
-            st.note(now, j.DECISION_LETTER_SENT, channel=channel, to="citizen", kind=kind)
-        for n, rep in enumerate(st.citizen.representatives, start=1):
-            channel = plan.copy_channel(rep.address, rep.email)
-            await self._letter(Letter(idempotency_key=f"{self.wid}/{suffix}/{n}-{rep.role.value}/{channel}",
-                                      channel=channel, to=rep.role.value, representative=rep, **common))
-            st.note(now, j.DECISION_LETTER_SENT, channel=channel, to=rep.role.value, kind=kind)
-        if kind == "decision":
-            st.decision_letter_sent = True
-        else:
-            st.reassessment_letters_sent += 1
-
-    async def _open_task(self, now: Any, action: plan.OpenTask) -> None:
-        st = self.state
-        key = st.next_task_key(self.wid, action.kind.value)
-        await self._activity("open_task", TaskNotice(
-            idempotency_key=key, case=self.ref, kind=action.kind, attempt=action.attempt, role=action.role,
-            opened_at=now, summary=st.brief(action.kind.value),
-        ), Receipt, f"task for a caseworker: {action.kind.value}" + (f" ({action.role})" if action.role else ""))
-        st.open_tasks.append(OpenTask(kind=action.kind, key=key, opened_at=now, attempt=action.attempt,
-                                      role=action.role))
-        if action.kind == TaskKind.decision:
-            st.note(now, j.DECISION_TASK_OPENED, warning_signs=st.warning_signs() or None)
-        elif action.kind == TaskKind.reassessment:
-            st.note(now, j.REASSESSMENT_TASK_OPENED)
-        else:
-            st.note(now, j.TASK_OPENED, task=action.kind.value, attempt=action.attempt, role=action.role)
+        recipients = rec.letter_recipients(st)
+        for r in recipients:
+            await self._letter(Letter(idempotency_key=f"{self.wid}/{suffix}/{self._addressee(r)}/{r.channel}",
+                                      channel=r.channel, to=r.to, representative=r.representative, **common))
+        rec.decision_letters_sent(st, now, kind, recipients)
 
     async def _letter(self, letter: Letter) -> Receipt:
         summary = f"{letter.kind} letter to {letter.to} by {letter.channel.replace('_', ' ')}"
