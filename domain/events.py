@@ -8,6 +8,7 @@ messages from field locations only, so a rejected line can be reported without e
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -212,11 +213,22 @@ def parse_event(line: str) -> MeetingMissed | CitizenResponded | CitizenAttended
         raise EventError(describe_validation_error(exc)) from None
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+FIELD_NAME_LIMIT = 60
+
+
+def _field_name(part: object) -> str:
+    """A field name as the input spelled it (an unknown field's name is input too), made safe for a one-line
+    report: control and line-break characters escaped, so no name can start a forged line; long names cut."""
+    name = _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(part))
+    return name if len(name) <= FIELD_NAME_LIMIT else f"{name[:FIELD_NAME_LIMIT]}..."
+
+
 def describe_validation_error(exc: ValidationError, skip_prefix: int = 1) -> str:
     """Summarise a pydantic error by field path and message, without the offending input values."""
     parts = []
     for err in exc.errors(include_input=False, include_url=False, include_context=False):
-        loc = [str(p) for p in err["loc"][skip_prefix:]]
+        loc = [_field_name(p) for p in err["loc"][skip_prefix:]]
         # the discriminated union puts the type tag in the path; it says nothing to a reader
         if loc and loc[0] in {"meeting_missed", "citizen_responded", "citizen_attended",
                               "contact_restored", "task_completed"}:

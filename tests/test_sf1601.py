@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
-from python_serviceplatformen.authentication import KombitAccess
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -26,6 +22,7 @@ from activities.outbox import Outbox
 from activities.sf1601 import PERMANENT, TRANSIENT, Sf1601Channels, Sf1601Settings, build_access
 from domain.events import Citizen, TaskKind
 from tests.activity_builders import case_ref, hearing_letter
+from tests.fake_sf1601 import FakeServiceplatformen, StaticAccess, serve_fake
 
 CPH = ZoneInfo("Europe/Copenhagen")
 CPR = "0101901234"
@@ -33,58 +30,10 @@ NS = {"memo": "https://DigitalPost.dk/MeMo-1", "fp": "urn:oio:fjernprint:1.0.0"}
 WF = "missed-meeting-M-1"
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: str
-
-
-@dataclass
-class FakeServiceplatformen:
-    """Records every request; answers with the next scripted (status, body), else 200."""
-
-    url: str = ""
-    requests: list[Recorded] = field(default_factory=list)
-    script: list[tuple[int, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def answer(self, rec: Recorded) -> tuple[int, str]:
-        with self.lock:
-            self.requests.append(rec)
-            return self.script.pop(0) if self.script else (200, "")
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeServiceplatformen]:
-    state = FakeServiceplatformen()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length).decode("utf-8")
-            status, reply = state.answer(Recorded("POST", self.path, dict(self.headers.items()), body))
-            data = reply.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serve_fake() as state:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def parse(body: str) -> ElementTree.Element:
@@ -93,17 +42,6 @@ def parse(body: str) -> ElementTree.Element:
     if body.startswith("<?xml"):
         body = body.split("?>", 1)[1]
     return ElementTree.fromstring(body.encode("utf-8"))
-
-
-class StaticAccess(KombitAccess):  # type: ignore[misc]  # untyped library
-    """No token service: a fixed token, and SF1601 calls go to the fake server."""
-
-    def __init__(self, url: str, cert_path: str) -> None:
-        super().__init__(cvr="12345678", cert_path=cert_path, test=True)
-        self.environment = url
-
-    def get_access_token(self, entity_id: str) -> str:
-        return "Bearer test-token"
 
 
 @pytest.fixture
