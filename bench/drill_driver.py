@@ -160,6 +160,9 @@ class Driver:
                 async with asyncio.timeout(ATTEMPT_TIMEOUT):
                     return await call()
             except TRANSIENT as exc:
+                me = asyncio.current_task()
+                if me is not None and me.cancelling():  # the SDK reports our own cancellation as a timeout
+                    raise asyncio.CancelledError from None
                 if time.monotonic() > deadline:
                     raise CaseStuck(f"gave up after {self.patience:.0f} s: {type(exc).__name__}") from None
                 run.retries += 1
