@@ -232,6 +232,9 @@ class CaseState(BaseModel):
         elif ev.task == TaskKind.home_visit:
             self.home_visits += 1
             self.note(at, j.HOME_VISIT, outcome=ev.outcome, attempt=task.attempt, by=ev.by, note=ev.note)
+        elif ev.task == TaskKind.manual_delivery:
+            self.note(at, j.LETTER_DELIVERED_MANUALLY, to=task.role or "citizen", by=ev.by, note=ev.note)
+            return
         elif ev.task == TaskKind.reassessment:
             self.reassessments_done += 1
             self.new_information_pending = False
@@ -251,7 +254,9 @@ class CaseState(BaseModel):
         self.note(at, j.DECISION_MADE, decision=ev.outcome, by=ev.by, note=ev.note)
 
     def on_decision_refused(self, ev: TaskCompleted, at: datetime, reason: str) -> None:
-        """A refused decision is documented too: who tried, what, and why the rules said no."""
+        """A refused decision is documented too: who tried, what, and why the rules said no. Its event id is
+        remembered: the same event again is a duplicate, not a second refusal in the journal."""
+        self._remember(ev.event_id)
         self.note(at, j.DECISION_REJECTED, decision=ev.outcome, by=ev.by, reason=reason)
 
     # -- what a caseworker needs to see -----------------------------------------------------------------------

@@ -69,6 +69,8 @@ class TaskKind(StrEnum):
     home_visit = "home_visit"
     decision = "decision"
     reassessment = "reassessment"
+    manual_delivery = "manual_delivery"
+    """A letter the channel refused for good (an invalid recipient, say): a caseworker delivers it by hand."""
 
 
 class Decision(StrEnum):
@@ -83,6 +85,7 @@ TASK_OUTCOMES: dict[TaskKind, tuple[str, ...]] = {
     TaskKind.home_visit: ("no_contact", "contact_made"),
     TaskKind.decision: tuple(d.value for d in Decision),
     TaskKind.reassessment: ("uphold", "annul"),
+    TaskKind.manual_delivery: ("delivered",),
 }
 """The outcomes the contract allows for each task kind."""
 

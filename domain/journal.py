@@ -39,6 +39,8 @@ DEDUCTION_ENDED = "deduction_ended"  # (+) payments told the deduction period's 
 REASSESSMENT_MADE = "reassessment_made"  # (+) uphold or annul
 DEDUCTION_LIMIT_ALARM = "deduction_limit_alarm"  # (+) the 3-month limit is near and no decision yet
 LETTER_COPY_NEEDS_CASEWORKER = "letter_copy_needs_caseworker"  # (+) no address or e-mail for a copy
+LETTER_DELIVERY_FAILED = "letter_delivery_failed"  # (+) the channel refused a letter for good; a caseworker takes it
+LETTER_DELIVERED_MANUALLY = "letter_delivered_manually"  # (+) the caseworker delivered it by other means
 DEADLINE_REMINDER_SENT = "deadline_reminder_sent"  # (+) NemSMS the working day before the answer deadline
 
 

@@ -526,6 +526,7 @@ _TASK_TITLES: dict[TaskKind, str] = {
     TaskKind.home_visit: "Hjemmebesøg hos borgeren",
     TaskKind.decision: "Træf afgørelse (rådighedsvurdering)",
     TaskKind.reassessment: "Genvurder afgørelsen (nye oplysninger)",
+    TaskKind.manual_delivery: "Brev kunne ikke leveres: lever det på anden vis",
 }
 
 _TASK_INSTRUCTIONS: dict[TaskKind, str] = {
@@ -547,6 +548,10 @@ _TASK_INSTRUCTIONS: dict[TaskKind, str] = {
     TaskKind.reassessment: (
         "Borgeren har givet nye oplysninger efter afgørelsen. Vurder, om afgørelsen skal fastholdes eller "
         "ændres."
+    ),
+    TaskKind.manual_delivery: (
+        "Et brev i sagen blev afvist af forsendelseskanalen (se sagens journal). Lever brevet til modtageren på "
+        "anden vis, fx med almindelig post eller ved personligt fremmøde, og meld tilbage, når det er leveret."
     ),
 }
 

@@ -123,6 +123,8 @@ Action = (
 )
 
 LADDER_TASKS = (TaskKind.phone_call, TaskKind.representative, TaskKind.home_visit)
+KEPT_AFTER_DECISION = (TaskKind.reassessment, TaskKind.manual_delivery)
+"""Tasks a decision does not make moot: the case closes only once they are done."""
 
 
 # -- recipients ---------------------------------------------------------------------------------------------
@@ -193,6 +195,8 @@ def _before_decision(
         return RaiseAlarm(deduction_limit(state, policy, cal))
 
     if state.hearing_sent_at is None:
+        if state.task(TaskKind.manual_delivery) is not None:
+            return Wait(alarm, "manual delivery of the hearing letter")
         release = cal.first_office_time_after_day_of(state.absence_at)
         if now < release:
             return Wait(release, "hearing letter release (first working day after the absence)")
@@ -277,7 +281,7 @@ def _ladder(
 def _after_decision(state: CaseState, office_now: bool, next_open: datetime) -> Action:
     assert state.decision is not None
     sanctioned = state.decision.decision == Decision.sanction
-    superseded = tuple(t.kind for t in state.open_tasks if t.kind != TaskKind.reassessment)
+    superseded = tuple(t.kind for t in state.open_tasks if t.kind not in KEPT_AFTER_DECISION)
     if superseded:
         return CancelTasks(superseded, "case decided")
     if not state.decision_letter_sent:
@@ -341,8 +345,11 @@ def skip_rung(state: CaseState, action: SkipRung, now: datetime) -> None:
 def record_task_outcome(
     state: CaseState, policy: Policy, cal: WorkingCalendar, ev: TaskCompleted, now: datetime
 ) -> None:
-    """A caseworker's (validated) outcome for a ladder or reassessment task."""
+    """A caseworker's (validated) outcome for a ladder, reassessment or manual delivery task."""
     state.on_task_completed(ev, now)
+    if ev.task == TaskKind.manual_delivery and state.hearing_sent_at is None:
+        delivered, deadline = hearing_deadline(policy, cal, now, [])  # delivered by hand today
+        record_hearing(state, now, delivered, deadline)
     if ev.task in LADDER_TASKS and state.decision is None and state.ladder_rung < len(policy.ladder):
         after_attempt(state, policy, cal, now)
 

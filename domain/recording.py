@@ -39,11 +39,19 @@ def letter_recipients(state: CaseState) -> list[Recipient]:
 def hearing_sent(
     state: CaseState, now: datetime, recipients: list[Recipient], delivered: date, deadline: Deadline
 ) -> None:
+    """`recipients`: the letters that went out. Without one to the citizen no deadline runs yet: it starts
+    when a caseworker has delivered the letter by hand (the manual_delivery task, `planner.record_task_outcome`)."""
     for r in recipients:
         state.note(now, j.HEARING_LETTER_SENT, channel=r.channel, to=r.to)
         if r.channel == "caseworker":
             state.note(now, j.LETTER_COPY_NEEDS_CASEWORKER, to=r.to, reason="no address or e-mail on file")
-    plan.record_hearing(state, now, delivered, deadline)
+    if any(r.to == "citizen" for r in recipients):
+        plan.record_hearing(state, now, delivered, deadline)
+
+
+def delivery_failed(state: CaseState, now: datetime, kind: str, channel: str, to: str, reason: str) -> None:
+    """A channel refused a letter for good; the reason is the channel's answer, without personal data."""
+    state.note(now, j.LETTER_DELIVERY_FAILED, kind=kind, channel=channel, to=to, reason=reason)
 
 
 def deadline_reminder_sent(state: CaseState, now: datetime, deadline: date) -> None:

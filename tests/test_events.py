@@ -189,6 +189,7 @@ CONTRACT_OUTCOMES = {
     "home_visit": ["no_contact", "contact_made"],
     "decision": ["sanction", "no_sanction_reasonable_cause", "no_sanction_other"],
     "reassessment": ["uphold", "annul"],
+    "manual_delivery": ["delivered"],  # added: a letter the channel refused for good, delivered by hand
 }
 
 

@@ -4,12 +4,11 @@ and permanently, on the time-skipping server.
 Transient failures (5xx, 408, a dropped connection) are retried with backoff and the letter arrives once,
 under one key and one MeMo messageUUID. A permanent failure (400, invalid recipient) is not retried, and says
 why without the CPR number. What the case does next is the open point: today the workflow fails; the issue
-asks for a caseworker task instead (the xfail test below states that behaviour).
+asks for a caseworker task instead (manual_delivery), tested below.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -18,8 +17,8 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError, RetryState
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import Channels, ChannelSettings, build_channels
@@ -118,24 +117,6 @@ async def test_a_permanent_failure_is_not_retried_and_says_why_without_the_cpr(
     assert row is not None and row.status == "failed" and CPR not in (row.status_note or "")
 
 
-async def test_today_a_permanent_failure_fails_the_case(
-    env: WorkflowEnvironment, tmp_path: Path, fake: FakeServiceplatformen
-) -> None:
-    """What the workflow does today, stated so that it is seen: the case fails with the channel's reason.
-    Delete this test when the workflow change of the xfail test below lands."""
-    fake.script.append((400, "Invalid recipient"))
-    meeting, queue = f"M-today-{uuid.uuid4().hex[:6]}", f"flaky-{uuid.uuid4()}"
-    async with worker_on(env, queue, tmp_path / "outbox.sqlite", channels=sf1601(tmp_path, fake)):
-        handle = await start_case(env, queue, missed(meeting, nemsms=False))
-        with pytest.raises(WorkflowFailureError) as failed:
-            await asyncio.wait_for(handle.result(), 60)
-    activity = failed.value.cause
-    assert isinstance(activity, ActivityError) and isinstance(activity.cause, ApplicationError)
-    assert activity.cause.type == PERMANENT
-
-
-@pytest.mark.xfail(strict=True, reason="needs the workflow to catch a permanent delivery failure, journal it "
-                   "(letter_delivery_failed) and open a manual_delivery caseworker task instead of failing the case")
 async def test_a_permanent_failure_opens_a_caseworker_task_and_the_case_goes_on(
     env: WorkflowEnvironment, tmp_path: Path, fake: FakeServiceplatformen
 ) -> None:

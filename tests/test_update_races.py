@@ -155,8 +155,6 @@ async def test_a_sanction_racing_the_citizens_answer_is_never_lawless(
         await handle.terminate("test done")
 
 
-@pytest.mark.xfail(strict=True, reason="CaseState.on_decision_refused does not remember the event id: the same "
-                   "refused decision under another update id (or after continue-as-new) is refused and journaled again")
 async def test_a_refused_decision_sent_again_is_a_duplicate(env: WorkflowEnvironment, tmp_path: Path) -> None:
     queue, meeting = f"race-{uuid.uuid4()}", "M-refused-twice"
     async with worker_on(env, queue, tmp_path / "outbox.sqlite"):

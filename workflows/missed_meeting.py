@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
@@ -58,7 +58,9 @@ T = TypeVar("T")
 OUTBOUND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
                              maximum_interval=timedelta(minutes=10))
 """Channels fail transiently (timeouts, 5xx): keep retrying with backoff; permanent failures are non-retryable."""
-OUTBOUND_TIMEOUT = timedelta(minutes=2)
+OUTBOUND_TIMEOUT = timedelta(seconds=30)
+"""One attempt's limit: an outbox write takes milliseconds, an SF1601 call at most its 10 s request timeout. It is
+also how long a send waits, after a worker died during it, before it is tried again (bench/crash_drill.py)."""
 
 DEADLINE_REMINDER_PATCH = "deadline-reminder-nemsms"
 """`workflow.patched` id of the NemSMS reminder before the answer deadline (README: Changing the workflow
@@ -149,13 +151,7 @@ class MissedMeetingWorkflow:
                                            InboundCheckResult, "check the case system for contact from the citizen")
                 rec.inbound_checked(st, self.policy, self.cal, now, res.contact, res.via, res.note)
             case plan.OpenTask():
-                key = st.next_task_key(self.wid, action.kind.value)
-                role = f" ({action.role})" if action.role else ""
-                await self._activity("open_task", TaskNotice(
-                    idempotency_key=key, case=self.ref, kind=action.kind, attempt=action.attempt, role=action.role,
-                    opened_at=now, summary=st.brief(action.kind.value),
-                ), Receipt, f"task for a caseworker: {action.kind.value}{role}")
-                rec.task_opened(st, now, action, key)
+                await self._open_task(now, action)
             case plan.CancelTasks():
                 for task in rec.tasks_to_cancel(st, action):
                     await self._activity("cancel_task", TaskCancellation(
@@ -203,14 +199,13 @@ class MissedMeetingWorkflow:
         delivered, deadline = plan.hearing_deadline(self.policy, self.cal, now, channels)
         common: dict[str, Any] = dict(case=self.ref, kind="hearing", citizen=st.citizen, release_on=action.release_on,
                                       deadline=deadline.last_day, deadline_ends_at=deadline.ends_at)
-        for r in recipients:
-            await self._letter(Letter(
-                idempotency_key=f"{self.wid}/hearing_letter/{self._addressee(r)}/{r.channel}", channel=r.channel,
-                to=r.to, representative=r.representative,
-                digital_post_guidance=r.to == "citizen" and r.channel == "physical_post" and len(channels) > 1,
-                **common,
-            ))
-        rec.hearing_sent(st, now, recipients, delivered, deadline)
+        sent = [r for r in recipients if await self._letter(Letter(
+            idempotency_key=f"{self.wid}/hearing_letter/{self._addressee(r)}/{r.channel}", channel=r.channel,
+            to=r.to, representative=r.representative,
+            digital_post_guidance=r.to == "citizen" and r.channel == "physical_post" and len(channels) > 1,
+            **common,
+        ))]
+        rec.hearing_sent(st, now, sent, delivered, deadline)
         reminder_at = plan.deadline_reminder_at(st, self.policy, self.cal)
         if reminder_at is not None and self._deadline_reminder_patched():
             st.deadline_reminder_at = reminder_at
@@ -239,15 +234,39 @@ class MissedMeetingWorkflow:
             complaint_weeks=self.policy.complaint_weeks, deadline=st.deadline_last_day,
         )
         suffix = "decision_letter" if kind == "decision" else f"reassessment_letter/{action.number}"
-        recipients = rec.letter_recipients(st)
-        for r in recipients:
-            await self._letter(Letter(idempotency_key=f"{self.wid}/{suffix}/{self._addressee(r)}/{r.channel}",
-                                      channel=r.channel, to=r.to, representative=r.representative, **common))
-        rec.decision_letters_sent(st, now, kind, recipients)
+        sent = [r for r in rec.letter_recipients(st) if await self._letter(Letter(
+            idempotency_key=f"{self.wid}/{suffix}/{self._addressee(r)}/{r.channel}", channel=r.channel, to=r.to,
+            representative=r.representative, **common,
+        ))]
+        rec.decision_letters_sent(st, now, kind, sent)
 
-    async def _letter(self, letter: Letter) -> Receipt:
+    async def _letter(self, letter: Letter) -> bool:
+        """Send a letter: True once sent. A channel that refuses it for good (an invalid recipient, a letter it
+        cannot take) does not end the case: the refusal is journaled and a caseworker gets a task to deliver the
+        letter by other means (manual_delivery); False."""
         summary = f"{letter.kind} letter to {letter.to} by {letter.channel.replace('_', ' ')}"
-        return await self._activity("send_letter", letter, Receipt, summary)
+        try:
+            await self._activity("send_letter", letter, Receipt, summary)
+            return True
+        except ActivityError as err:
+            if err.retry_state != RetryState.NON_RETRYABLE_FAILURE:
+                raise
+            reason = err.cause.message if isinstance(err.cause, ApplicationError) else "refused by the channel"
+        now = self.now()
+        rec.delivery_failed(self.state, now, letter.kind, letter.channel, letter.to, reason)
+        await self._open_task(now, plan.OpenTask(TaskKind.manual_delivery,
+                                                 role=None if letter.to == "citizen" else letter.to))
+        return False
+
+    async def _open_task(self, now: Any, action: plan.OpenTask) -> None:
+        st = self.state
+        key = st.next_task_key(self.wid, action.kind.value)
+        role = f" ({action.role})" if action.role else ""
+        await self._activity("open_task", TaskNotice(
+            idempotency_key=key, case=self.ref, kind=action.kind, attempt=action.attempt, role=action.role,
+            opened_at=now, summary=st.brief(action.kind.value),
+        ), Receipt, f"task for a caseworker: {action.kind.value}{role}")
+        rec.task_opened(st, now, action, key)
 
     async def _payments(self, kind: str, from_day: Any, to_day: Any) -> None:
         await self._activity("notify_payments", PaymentNotice(
