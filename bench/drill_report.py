@@ -16,7 +16,7 @@ class DrillConfig:
     server_crashes: int = 0
     seed: int = 1
     patience: float = 600.0
-    """Seconds a case may take before it counts as lost (a crash mid-activity costs the 2-minute timeout)."""
+    """Seconds a case may take before it counts as lost (a crash mid-activity costs one OUTBOUND_TIMEOUT)."""
     worker_cache: int | None = None
     """The worker's MISSED_MEETING_MAX_CACHED_WORKFLOWS (None: its default)."""
     keep: Path | None = None

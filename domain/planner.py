@@ -287,7 +287,7 @@ def _after_decision(state: CaseState, office_now: bool, next_open: datetime) -> 
     if not state.decision_letter_sent:
         return SendDecisionLetter("decision") if office_now else Wait(next_open, "office hours for the decision letter")
     if sanctioned and not state.deduction_registered:
-        return RegisterDeduction(state.absence_day, _last_deducted_day(state))
+        return RegisterDeduction(state.absence_day, last_deducted_day(state))
     if state.reassessment_letters_sent < state.reassessments_done:
         if not office_now:
             return Wait(next_open, "office hours for the reassessment letter")
@@ -300,7 +300,7 @@ def _after_decision(state: CaseState, office_now: bool, next_open: datetime) -> 
         and state.available_again_on is not None
         and not state.deduction_end_registered
     ):
-        return EndDeduction(_last_deducted_day(state) or state.absence_day)
+        return EndDeduction(last_deducted_day(state) or state.absence_day)
     if state.new_information_pending and state.task(TaskKind.reassessment) is None:
         return OpenTask(TaskKind.reassessment) if office_now else Wait(next_open, "office hours for reassessment")
     if state.open_tasks:
@@ -310,7 +310,7 @@ def _after_decision(state: CaseState, office_now: bool, next_open: datetime) -> 
     return Close()
 
 
-def _last_deducted_day(state: CaseState) -> date | None:
+def last_deducted_day(state: CaseState) -> date | None:
     """The deduction runs from the missed meeting's day until the day before the citizen is available again."""
     if state.available_again_on is None:
         return None

@@ -74,14 +74,9 @@ async def read_lines_async(stream: BinaryIO, *, threaded: bool) -> AsyncGenerato
 
 
 def rejects_path_for(source: str) -> Path:
-    """`events.jsonl` → `events.rejects.jsonl` next to it (also for `.json`); stdin → `./rejects.jsonl`.
-
-    Other names get `.rejects.jsonl` appended (`events.txt` → `events.txt.rejects.jsonl`), so the rejects
-    file is always next to its input and always matches `*.rejects.jsonl`.
-    """
+    """`FILE.rejects.jsonl` next to the input, exactly as the contract names it (`events.jsonl` →
+    `events.jsonl.rejects.jsonl`); stdin → `./rejects.jsonl`."""
     if source == STDIN:
         return Path(STDIN_REJECTS)
     path = Path(source)
-    if path.suffix.lower() in {".jsonl", ".json"}:
-        return path.with_suffix(".rejects.jsonl")
     return path.with_name(path.name + ".rejects.jsonl")

@@ -107,7 +107,7 @@ async def test_examples_start_cases_and_running_them_again_is_all_duplicates(
                               "11 duplicate(s), 0 rejected")
         timeline = await first.query("timeline", result_type=Timeline)
         assert [s["step"] for s in timeline.steps].count("response_received") == 1
-    assert not (tmp_path / "events.rejects.jsonl").exists()
+    assert not (tmp_path / "events.jsonl.rejects.jsonl").exists()
 
 
 async def test_bad_events_are_rejected_by_line_number_with_reasons(
@@ -132,7 +132,7 @@ async def test_bad_events_are_rejected_by_line_number_with_reasons(
     assert reported[6].startswith("line 7: decision refused:")
     assert CPR in bad.read_text(encoding="utf-8") and CPR not in err + out
 
-    rejects = tmp_path / "bad-events.rejects.jsonl"
+    rejects = tmp_path / "bad-events.jsonl.rejects.jsonl"
     assert f"rejected lines appended to {rejects}" in out
     records = [json.loads(r) for r in rejects.read_text(encoding="utf-8").splitlines()]
     assert [r["raw"] for r in records] == bad.read_text(encoding="utf-8").splitlines()
@@ -225,4 +225,4 @@ async def test_without_a_worker_the_run_stops_with_exit_1_and_says_why(
     assert err == (f"line 2: stopped: no answer from the case for meeting {meeting} within 2 s; "
                    f"is a worker running on task queue {queue}?\n")
     assert "1 case(s) started" in out and "stopped at line 2" in out
-    assert not (tmp_path / "events.rejects.jsonl").exists()
+    assert not (tmp_path / "events.jsonl.rejects.jsonl").exists()

@@ -117,8 +117,8 @@ async def test_stdin_is_read_off_the_event_loop_with_the_same_numbering() -> Non
 
 
 @pytest.mark.parametrize(("source", "expected"), [
-    ("events.jsonl", "events.rejects.jsonl"),
-    ("in/batch-7.json", "in/batch-7.rejects.jsonl"),
+    ("events.jsonl", "events.jsonl.rejects.jsonl"),
+    ("in/batch-7.json", "in/batch-7.json.rejects.jsonl"),
     ("in/export.txt", "in/export.txt.rejects.jsonl"),
     ("-", "rejects.jsonl"),
 ])

@@ -102,4 +102,3 @@ class CaseResult(BaseModel):
     decision: str | None = None
     decided_at: datetime | None = None
     closed_at: datetime | None = None
-    continued_as_new: bool = False

@@ -230,7 +230,7 @@ class MissedMeetingWorkflow:
             decision=st.decision.decision.value if kind == "decision" else ("annul" if st.annulled else "uphold"),
             decision_reasons=st.decision.note, explanation=st.latest_explanation(), contact_log=st.contact_log(),
             deduction_from=st.absence_day if sanctioned else None,
-            deduction_to=plan._last_deducted_day(st) if sanctioned else None,
+            deduction_to=plan.last_deducted_day(st) if sanctioned else None,
             complaint_weeks=self.policy.complaint_weeks, deadline=st.deadline_last_day,
         )
         suffix = "decision_letter" if kind == "decision" else f"reassessment_letter/{action.number}"
