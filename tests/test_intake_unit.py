@@ -242,7 +242,7 @@ async def test_run_events_reports_rejects_and_exit_code_2(tmp_path: Path) -> Non
     assert err.getvalue().splitlines()[0].startswith("line 1: not JSON")
     assert err.getvalue().splitlines()[1].startswith("line 3: ")
     assert CPR not in err.getvalue() + out.getvalue()
-    rejects = tmp_path / "batch.rejects.jsonl"
+    rejects = tmp_path / "batch.jsonl.rejects.jsonl"
     assert "2 rejected" in out.getvalue() and str(rejects) in out.getvalue()
     assert raw_lines(rejects) == [f"not json {CPR}", '{"type": "meeting_missed"}']
 
