@@ -1,13 +1,17 @@
-"""Command line for jobcenter systems, operators and engineers (contract.md: events, simulate, replay)."""
+"""Command line for jobcenter systems, operators, caseworkers and engineers (contract.md: events, simulate,
+replay; added: serve, tasks, task)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
+from domain.events import TaskKind
 from runtime.settings import Settings
 
 
@@ -32,7 +36,43 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--address", help="Temporal frontend for --query (default TEMPORAL_ADDRESS, localhost:7233)")
     rep.add_argument("--namespace", help="namespace for --query (default TEMPORAL_NAMESPACE, default)")
     rep.add_argument("--limit", type=int, help="replay at most this many of the workflows --query finds")
+    _worklist_parsers(sub)
     return parser
+
+
+def _worklist_parsers(sub: Any) -> None:
+    """`tasks` (list) and `task done|assign|claim|release` (act): the caseworkers' worklist."""
+    ls = sub.add_parser("tasks", help="list open caseworker tasks (kind, case, due, assignee, how overdue)")
+    ls.add_argument("--kind", choices=[k.value for k in TaskKind], help="only tasks of this kind")
+    who = ls.add_mutually_exclusive_group()
+    who.add_argument("--assignee", help="only tasks assigned to this user id")
+    who.add_argument("--mine", action="store_true", help="only tasks assigned to you (--by, or your login)")
+    who.add_argument("--unassigned", action="store_true", help="only tasks nobody has taken")
+    ls.add_argument("--overdue", action="store_true", help="only tasks past their due time")
+    ls.add_argument("--escalated", action="store_true", help="only overdue tasks that have been escalated")
+    ls.add_argument("--by", help="your user id for --mine (default MISSED_MEETING_USER, else your login)")
+    ls.add_argument("--limit", type=int, help="look at most this many cases")
+    ls.add_argument("--json", action="store_true", help="one JSON object a line instead of a table")
+
+    task = sub.add_parser("task", help="act on one open task: done, assign, claim, release")
+    act = task.add_subparsers(dest="action", required=True)
+    by_help = "your user id (default MISSED_MEETING_USER, else your login)"
+    done = act.add_parser("done", help="report a task's outcome (the same update as a task_completed event)")
+    done.add_argument("meeting_id")
+    done.add_argument("kind", choices=[k.value for k in TaskKind])
+    done.add_argument("outcome", help="e.g. reached, no_answer, contact_made, no_contact, sanction, uphold")
+    done.add_argument("--note", help="what the caseworker wants on file (journal and decision letter)")
+    done.add_argument("--by", help=by_help)
+    assign = act.add_parser("assign", help="give an open task to a caseworker")
+    assign.add_argument("meeting_id")
+    assign.add_argument("kind", choices=[k.value for k in TaskKind])
+    assign.add_argument("assignee", help="the caseworker's user id (initials or account, not a name)")
+    assign.add_argument("--by", help=by_help)
+    for name, text in (("claim", "take an open task yourself"), ("release", "hand a task back to the team")):
+        p = act.add_parser(name, help=text)
+        p.add_argument("meeting_id")
+        p.add_argument("kind", choices=[k.value for k in TaskKind])
+        p.add_argument("--by", help=by_help)
 
 
 async def _events(source: str, settings: Settings) -> int:
@@ -83,9 +123,57 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
 
+def _user(by: str | None) -> str:
+    return by or os.environ.get("MISSED_MEETING_USER") or getpass.getuser()
+
+
+async def _tasks(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from runtime.temporal import connect
+    from worklist.listing import TaskFilter, open_tasks, render
+
+    flt = TaskFilter(kind=args.kind, assignee=_user(args.by) if args.mine else args.assignee,
+                     unassigned=args.unassigned, overdue=args.overdue, escalated=args.escalated)
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    rows = await open_tasks(client, flt, now=datetime.now(UTC), limit=args.limit)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row.as_json(), ensure_ascii=False))
+    else:
+        print(render(rows))
+    return 0
+
+
+async def _task(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.policy import load_policy
+    from intake.gateway import CaseGateway
+    from runtime.temporal import connect
+    from worklist.actions import ActionError, TaskAction, describe
+
+    action = TaskAction(meeting_id=args.meeting_id, kind=args.kind, by=_user(args.by))
+    try:
+        if args.action == "done":
+            event: Any = action.completion(args.outcome, args.note)
+        elif args.action == "release":
+            event = action.assignment(None)
+        else:
+            event = action.assignment(args.assignee if args.action == "assign" else action.by)
+    except ActionError as exc:
+        print(f"starter.py task {args.action}: {exc}", file=sys.stderr)
+        return 2
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    gateway = CaseGateway(client, load_policy(settings.policy_file), task_queue=settings.task_queue)
+    outcome = await gateway.deliver(event)
+    print(describe(outcome, event), file=sys.stdout if outcome.kind == "delivered" else sys.stderr)
+    return 0 if outcome.kind == "delivered" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from domain.policy import PolicyError
+    from intake.gateway import IntakeHalted
     from intake.serve import ServeError
     from runtime.keys import KeyConfigError
     from runtime.logging import configure_logging
@@ -99,10 +187,14 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_events(args.file, settings))
         if args.command == "serve":
             return asyncio.run(_serve(args, settings))
+        if args.command == "tasks":
+            return asyncio.run(_tasks(args, settings))
+        if args.command == "task":
+            return asyncio.run(_task(args, settings))
         if args.command == "simulate":
             return asyncio.run(_simulate(args.scenario, args.json_out, settings))
         return asyncio.run(_replay(args, settings))
-    except (KeyConfigError, PolicyError, ScenarioError, SettingsError, ServeError) as exc:
+    except (KeyConfigError, PolicyError, ScenarioError, SettingsError, ServeError, IntakeHalted) as exc:
         print(f"starter.py {args.command}: {exc}", file=sys.stderr)
         return 1
 

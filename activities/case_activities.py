@@ -34,6 +34,7 @@ from activities.models import (
     Receipt,
     Sms,
     TaskCancellation,
+    TaskEscalation,
     TaskNotice,
 )
 from activities.outbox import OutboxItem, OutboxKind
@@ -91,6 +92,7 @@ class CaseActivities:
             self.send_email,
             self.open_task,
             self.cancel_task,
+            self.escalate_task,
             self.check_inbound_contact,
             self.notify_payments,
             self.raise_alarm,
@@ -250,6 +252,7 @@ class CaseActivities:
                 "attempt": task.attempt,
                 "role": task.role,
                 "opened_at": task.opened_at.isoformat(),
+                "due_at": task.due_at.isoformat() if task.due_at else None,
             },
         )
         receipt = await self._deliver(item, self.channels.deliver_task)
@@ -269,6 +272,21 @@ class CaseActivities:
             payload={"task_key": cancel.task_key, "reason": cancel.reason},
         )
         return await self._deliver(item, self.channels.deliver_task_cancellation)
+
+    @activity.defn
+    async def escalate_task(self, esc: TaskEscalation) -> Receipt:
+        """An overdue task: remind the assignee (or the team's queue), or tell the team lead."""
+        item = self._item(
+            key=esc.idempotency_key,
+            case=esc.case,
+            kind="task_escalation",
+            channel="caseworker",
+            recipient="team_lead" if esc.to == "team_lead" else "caseworker",
+            text=letters.task_escalation_text(esc),
+            payload={"task_key": esc.task_key, "task": esc.kind.value, "to": esc.to, "assignee": esc.assignee,
+                     "due_at": esc.due_at.isoformat()},
+        )
+        return await self._deliver(item, self.channels.deliver_task)
 
     @activity.defn
     async def check_inbound_contact(self, check: InboundCheck) -> InboundCheckResult:

@@ -104,6 +104,19 @@ class TaskNotice(_Model):
     opened_at: datetime
     summary: str
     """What the caseworker needs: the contact log so far, warning signs, the citizen's explanation."""
+    due_at: datetime | None = None
+
+
+class TaskEscalation(_Model):
+    """An overdue task: a reminder to whoever has it (or the team's queue), or a word to the team lead."""
+
+    idempotency_key: str
+    task_key: str
+    case: CaseRef
+    kind: TaskKind
+    to: Literal["assignee", "team_lead"]
+    assignee: str | None = None
+    due_at: datetime
 
 
 class TaskCancellation(_Model):

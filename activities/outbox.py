@@ -29,6 +29,7 @@ OutboxKind = Literal[
     "email",
     "task",
     "task_cancellation",
+    "task_escalation",
     "payment",
     "alarm",
 ]

@@ -23,6 +23,7 @@ from domain.events import (
     Decision,
     MeetingMissed,
     Representative,
+    TaskAssigned,
     TaskCompleted,
     TaskKind,
 )
@@ -51,6 +52,12 @@ class OpenTask(BaseModel):
     attempt: int = 1
     role: str | None = None
     """For `representative` tasks: which representative to ask."""
+    due_at: datetime | None = None
+    """When the task should be done (policy `tasks`); None for tasks opened before due times existed."""
+    assignee: str | None = None
+    """The caseworker (user id) it is assigned to; None: the team's queue."""
+    escalations: int = 0
+    """How many of the policy's escalation steps have been taken for it."""
 
 
 class Contact(BaseModel):
@@ -218,6 +225,14 @@ class CaseState(BaseModel):
     def _available_again(self, at: datetime) -> None:
         if self.available_again_on is None:
             self.available_again_on = at.date()
+
+    def on_task_assigned(self, ev: TaskAssigned, at: datetime) -> None:
+        """Give a (validated) open task to a caseworker, or back to the team's queue."""
+        self._remember(ev.event_id)
+        task = self.task(ev.task)
+        assert task is not None, "validated by the update validator"
+        task.assignee = ev.assignee
+        self.note(at, j.TASK_ASSIGNED, task=ev.task.value, assignee=ev.assignee, by=ev.by)
 
     def on_task_completed(self, ev: TaskCompleted, at: datetime) -> None:
         """Record a (validated) non-decision task outcome and advance the ladder."""

@@ -183,8 +183,20 @@ class TaskCompleted(_EventBase):
         return self
 
 
+class TaskAssigned(_EventBase):
+    """A task is given to a caseworker (or taken: claimed), or handed back to the team (`assignee` null).
+
+    `assignee` is an employee's user id (initials, AD account), never a citizen's data: it becomes a search
+    attribute so a caseworker can filter the Web UI and the worklist for their own tasks."""
+
+    type: Literal["task_assigned"]
+    task: TaskKind
+    assignee: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}$")] | None
+    by: ShortText | None = None
+
+
 JobcenterEvent = Annotated[
-    MeetingMissed | CitizenResponded | CitizenAttended | ContactRestored | TaskCompleted,
+    MeetingMissed | CitizenResponded | CitizenAttended | ContactRestored | TaskCompleted | TaskAssigned,
     Field(discriminator="type"),
 ]
 CaseEvent = CitizenResponded | CitizenAttended | ContactRestored
@@ -199,7 +211,9 @@ class EventError(ValueError):
     """A line that is not a valid event. The message names fields, never their values."""
 
 
-def parse_event(line: str) -> MeetingMissed | CitizenResponded | CitizenAttended | ContactRestored | TaskCompleted:
+def parse_event(
+    line: str,
+) -> MeetingMissed | CitizenResponded | CitizenAttended | ContactRestored | TaskCompleted | TaskAssigned:
     """Parse one JSON line into an event, or raise `EventError` with a reason safe to print and log."""
     try:
         raw = json.loads(line)
@@ -234,7 +248,7 @@ def describe_validation_error(exc: ValidationError, skip_prefix: int = 1) -> str
         loc = [_field_name(p) for p in err["loc"][skip_prefix:]]
         # the discriminated union puts the type tag in the path; it says nothing to a reader
         if loc and loc[0] in {"meeting_missed", "citizen_responded", "citizen_attended",
-                              "contact_restored", "task_completed"}:
+                              "contact_restored", "task_completed", "task_assigned"}:
             loc = loc[1:]
         where = ".".join(loc) or "event"
         msg = err["msg"]

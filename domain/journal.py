@@ -42,6 +42,8 @@ LETTER_COPY_NEEDS_CASEWORKER = "letter_copy_needs_caseworker"  # (+) no address 
 LETTER_DELIVERY_FAILED = "letter_delivery_failed"  # (+) the channel refused a letter for good; a caseworker takes it
 LETTER_DELIVERED_MANUALLY = "letter_delivered_manually"  # (+) the caseworker delivered it by other means
 DEADLINE_REMINDER_SENT = "deadline_reminder_sent"  # (+) NemSMS the working day before the answer deadline
+TASK_ASSIGNED = "task_assigned"  # (+) a task given to (or claimed by) a caseworker, or back to the team
+TASK_ESCALATED = "task_escalated"  # (+) an overdue task: reminder to the assignee, then the team lead
 
 
 class JournalEntry(BaseModel):

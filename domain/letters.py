@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from activities.models import Alarm, Email, Letter, PaymentNotice, Sms, TaskCancellation, TaskNotice
+from activities.models import (
+    Alarm,
+    Email,
+    Letter,
+    PaymentNotice,
+    Sms,
+    TaskCancellation,
+    TaskEscalation,
+    TaskNotice,
+)
 from domain.events import TASK_OUTCOMES, Citizen, DigitalPostStatus, Ground, TaskKind
 
 LOCAL_ZONE = ZoneInfo("Europe/Copenhagen")
@@ -622,6 +631,29 @@ def task_cancellation_text(cancel: TaskCancellation) -> RenderedText:
             f"Opgaven {cancel.task_key} er annulleret: {cancel.reason}.\n"
             f"{_case_line(case.case_id, case.meeting_id, case.ground, case.absence_at)}\n"
             "Der skal ikke gøres mere ved opgaven.\n"
+        ),
+    )
+
+
+def task_escalation_text(esc: TaskEscalation) -> RenderedText:
+    """An overdue task: a reminder to the caseworker (or the team's queue), or a word to the team lead. The
+    citizen waits for the case to move, and a deduction must be carried out in time."""
+    case = esc.case
+    title = _TASK_TITLES[esc.kind].format(role="kontaktperson")
+    holder = f"tildelt {esc.assignee}" if esc.assignee else "ikke tildelt nogen"
+    if esc.to == "team_lead":
+        subject = f"Til teamleder: opgave over fristen ({title})"
+        action = "Opgaven er stadig ikke løst efter påmindelse. Sørg for at den bliver fordelt og løst."
+    else:
+        subject = f"Påmindelse: opgave over fristen ({title})"
+        action = "Løs opgaven hurtigst muligt, eller giv den videre til en kollega."
+    return RenderedText(
+        subject=subject,
+        body=(
+            f"{subject}\n\n"
+            f"{_case_line(case.case_id, case.meeting_id, case.ground, case.absence_at)}\n"
+            f"Opgaven {esc.task_key} skulle være løst {danish_datetime(esc.due_at)} og er {holder}.\n"
+            f"{action}\n"
         ),
     )
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from domain import journal as j
 from domain.calendar import Deadline, WorkingCalendar
 from domain.case import CaseState
+from domain.case import OpenTask as CaseTask
 from domain.events import Decision, DigitalPostStatus, TaskCompleted, TaskKind
 from domain.policy import LadderStepKind, Policy
 from domain.rules import ladder_exhausted, needs_extended_hearing
@@ -104,6 +105,19 @@ class Close:
     pass
 
 
+@dataclass(frozen=True)
+class EscalateTask:
+    """An open task is overdue: remind its assignee (or the team's queue), or tell the team lead."""
+
+    key: str
+    kind: TaskKind
+    step: int
+    """Which of the policy's escalation steps (0-based); also part of the notice's idempotency key."""
+    to: str
+    due_at: datetime
+    assignee: str | None
+
+
 Action = (
     Wait
     | SendHearingLetters
@@ -120,6 +134,7 @@ Action = (
     | EndDeduction
     | ReverseDeduction
     | Close
+    | EscalateTask
 )
 
 LADDER_TASKS = (TaskKind.phone_call, TaskKind.representative, TaskKind.home_visit)
@@ -175,16 +190,57 @@ def _earliest(*moments: datetime | None) -> datetime | None:
     return min(present) if present else None
 
 
+# -- caseworkers' tasks: due and overdue ------------------------------------------------------------------------
+def task_due_at(policy: Policy, cal: WorkingCalendar, opened_at: datetime, kind: TaskKind) -> datetime:
+    """When a task opened at `opened_at` falls due: the policy's working hours for its kind."""
+    return cal.add_working_hours(opened_at, policy.tasks.due_hours(kind))
+
+
+def escalation_at(task: CaseTask, policy: Policy, cal: WorkingCalendar) -> datetime | None:
+    """When the task's next escalation step is due, or None (no due time, or every step taken)."""
+    steps = policy.tasks.escalation
+    if task.due_at is None or task.escalations >= len(steps):
+        return None
+    hours = steps[task.escalations].after_overdue_working_hours
+    return cal.add_working_hours(task.due_at, hours) if hours else task.due_at
+
+
+def _overdue(state: CaseState, policy: Policy, cal: WorkingCalendar, now: datetime) -> EscalateTask | None:
+    for task in state.open_tasks:
+        at = escalation_at(task, policy, cal)
+        if at is not None and now >= at:
+            assert task.due_at is not None
+            return EscalateTask(task.key, task.kind, task.escalations, policy.tasks.escalation[task.escalations].to,
+                                task.due_at, task.assignee)
+    return None
+
+
+def _or_escalation(wait: Wait, state: CaseState, policy: Policy, cal: WorkingCalendar) -> Wait:
+    """A wait also ends when an open task's next escalation falls due, if that comes first."""
+    pending = [(at, t) for t in state.open_tasks if (at := escalation_at(t, policy, cal)) is not None]
+    if not pending:
+        return wait
+    at, task = min(pending, key=lambda p: p[0])
+    if wait.until is not None and wait.until <= at:
+        return wait
+    return Wait(at, f"{wait.reason} (or the overdue {task.kind.value} task's escalation)")
+
+
 # -- the plan -------------------------------------------------------------------------------------------------
 def next_action(state: CaseState, policy: Policy, cal: WorkingCalendar, now: datetime) -> Action:
     """The single next thing to do. Outbound actions happen only in office hours on working days."""
     if state.closed:
         return Wait(None, "case closed")
+    overdue = _overdue(state, policy, cal, now)
+    if overdue is not None:
+        return overdue
     office_now = cal.is_office_time(now)
     next_open = cal.next_office_time(now)
     if state.decision is None:
-        return _before_decision(state, policy, cal, now, office_now, next_open)
-    return _after_decision(state, office_now, next_open)
+        action = _before_decision(state, policy, cal, now, office_now, next_open)
+    else:
+        action = _after_decision(state, office_now, next_open)
+    return _or_escalation(action, state, policy, cal) if isinstance(action, Wait) else action
 
 
 def _before_decision(

@@ -12,11 +12,11 @@ import tomllib
 from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from domain.events import RepresentativeRole
+from domain.events import RepresentativeRole, TaskKind
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "config" / "policy.toml"
 
@@ -57,6 +57,52 @@ class OfficeHours(_Frozen):
         return self
 
 
+class EscalationStep(_Frozen):
+    """Who hears about an overdue task, and how many working hours after it fell due."""
+
+    after_overdue_working_hours: Annotated[float, Field(ge=0, le=200)] = 0.0
+    to: Literal["assignee", "team_lead"] = "assignee"
+
+
+DueHours = Annotated[float, Field(gt=0, le=400)]
+
+
+class DueHoursByKind(_Frozen):
+    """Working hours to complete a task of each kind, where it differs from the default."""
+
+    phone_call: DueHours | None = None
+    representative: DueHours | None = None
+    home_visit: DueHours | None = 21.0
+    decision: DueHours | None = 14.0
+    reassessment: DueHours | None = None
+    manual_delivery: DueHours | None = None
+
+
+class TaskPolicy(_Frozen):
+    """When caseworkers' tasks fall due and how overdue ones escalate. A task nobody completes would otherwise
+    hold the case (and the citizen's benefit) still without anyone noticing."""
+
+    due_working_hours: DueHours = 7.0
+    """Default: one working day (office hours 08-15) after the task opened."""
+    due_working_hours_by_kind: DueHoursByKind = DueHoursByKind()
+    escalation: tuple[EscalationStep, ...] = (
+        EscalationStep(after_overdue_working_hours=0.0, to="assignee"),
+        EscalationStep(after_overdue_working_hours=7.0, to="team_lead"),
+    )
+    """In order; a task escalates through each step it is still open for."""
+
+    def due_hours(self, kind: TaskKind) -> float:
+        hours: float | None = getattr(self.due_working_hours_by_kind, kind.value)
+        return self.due_working_hours if hours is None else hours
+
+    @model_validator(mode="after")
+    def _escalation_in_order(self) -> Self:
+        hours = [s.after_overdue_working_hours for s in self.escalation]
+        if hours != sorted(hours):
+            raise ValueError("tasks.escalation steps must be in order of after_overdue_working_hours")
+        return self
+
+
 class CalendarPolicy(_Frozen):
     """Non-working days: weekends, the country's public holidays, and extra closed days (MM-DD)."""
 
@@ -93,7 +139,10 @@ class Policy(_Frozen):
     """A NemSMS the working day before the answer deadline to citizens registered for NemSMS: many never read
     Digital Post (domain.md), and an answer in time spares them a sanction and the jobcenter the ladder."""
 
-    ADDED_LATER: ClassVar[tuple[str, ...]] = ("deadline_reminder_sms",)
+    tasks: TaskPolicy = TaskPolicy()
+    """Due times of caseworkers' tasks and the escalation of overdue ones (worklist, team lead)."""
+
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("deadline_reminder_sms", "tasks")
     """Fields added after cases were already running. Workers of the release before forbid unknown fields, so
     these are left out of a serialized policy while at their default: a rolled-back worker can still read the
     input of a case started after the upgrade (README: Changing the workflow safely)."""
@@ -102,7 +151,7 @@ class Policy(_Frozen):
     def _leave_out_defaulted_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         for name in self.ADDED_LATER:
-            if name in data and data[name] == type(self).model_fields[name].default:
+            if name in data and getattr(self, name) == type(self).model_fields[name].default:
                 del data[name]
         return data
 

@@ -67,15 +67,24 @@ def inbound_checked(
     plan.after_attempt(state, policy, cal, now)
 
 
-def task_opened(state: CaseState, now: datetime, action: plan.OpenTask, key: str) -> None:
+def task_opened(
+    state: CaseState, now: datetime, action: plan.OpenTask, key: str, due_at: datetime | None = None
+) -> None:
     state.open_tasks.append(OpenTask(kind=action.kind, key=key, opened_at=now, attempt=action.attempt,
-                                     role=action.role))
+                                     role=action.role, due_at=due_at))
     if action.kind == TaskKind.decision:
         state.note(now, j.DECISION_TASK_OPENED, warning_signs=state.warning_signs() or None)
     elif action.kind == TaskKind.reassessment:
         state.note(now, j.REASSESSMENT_TASK_OPENED)
     else:
         state.note(now, j.TASK_OPENED, task=action.kind.value, attempt=action.attempt, role=action.role)
+
+
+def task_escalated(state: CaseState, now: datetime, action: plan.EscalateTask) -> None:
+    task = next(t for t in state.open_tasks if t.key == action.key)
+    task.escalations = action.step + 1
+    state.note(now, j.TASK_ESCALATED, task=action.kind.value, to=action.to, assignee=action.assignee,
+               due=action.due_at.isoformat())
 
 
 def tasks_to_cancel(state: CaseState, action: plan.CancelTasks) -> list[OpenTask]:

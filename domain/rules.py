@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.case import CaseState
-from domain.events import Decision, TaskCompleted, TaskKind
+from domain.events import Decision, TaskAssigned, TaskCompleted, TaskKind
 from domain.policy import LadderStepKind, Policy
 
 
@@ -58,8 +58,9 @@ def decision_refusal(state: CaseState, policy: Policy, decision: Decision, now: 
     return None
 
 
-def task_refusal(state: CaseState, ev: TaskCompleted) -> str | None:
-    """Why a (non-decision) task outcome cannot be accepted, or None."""
+def task_refusal(state: CaseState, ev: TaskCompleted | TaskAssigned) -> str | None:
+    """Why a (non-decision) task outcome, or an assignment, cannot be accepted, or None: only open tasks of an
+    open case can be completed or assigned."""
     if state.closed:
         return "the case is closed"
     if state.task(ev.task) is None:

@@ -34,7 +34,14 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import Stage
-from domain.events import CitizenAttended, CitizenResponded, ContactRestored, MeetingMissed, TaskCompleted
+from domain.events import (
+    CitizenAttended,
+    CitizenResponded,
+    ContactRestored,
+    MeetingMissed,
+    TaskAssigned,
+    TaskCompleted,
+)
 from domain.policy import Policy, PolicySnapshot, snapshot
 from workflows import search_attributes as sa
 from workflows.api import (
@@ -49,12 +56,13 @@ from workflows.api import (
 
 CITIZEN_EVENT_UPDATE = "citizen_event"
 COMPLETE_TASK_UPDATE = "complete_task"
+ASSIGN_TASK_UPDATE = "assign_task"
 SNAPSHOT_YEARS = 3
 """Closed days are frozen into a case for this many calendar years: longer than any case lives."""
 DEFAULT_UPDATE_TIMEOUT = timedelta(seconds=60)
 """How long to wait for a case to answer an event before concluding that no worker is running."""
 
-DeliverableEvent = CitizenResponded | CitizenAttended | ContactRestored | TaskCompleted
+DeliverableEvent = CitizenResponded | CitizenAttended | ContactRestored | TaskCompleted | TaskAssigned
 
 _CLOSED = frozenset({
     WorkflowExecutionStatus.COMPLETED,
@@ -127,6 +135,8 @@ class CaseGateway:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=attributes,
+                static_summary=case_summary(event),
+                static_details=case_details(event, self._zone),
             )
         except WorkflowAlreadyStartedError:
             return Outcome("duplicate", f"case for meeting {event.meeting_id} already exists")
@@ -184,6 +194,24 @@ class CaseGateway:
         return Outcome("rejected", f"the case for meeting {meeting} did not accept the event")
 
 
+def case_summary(event: MeetingMissed) -> str:
+    """The Web UI's one-line title for a case: ids and categories, never the citizen (encrypted all the same)."""
+    return f"Case {event.case_id} · {event.ground.value.replace('_', ' ')} · {event.citizen.readiness.value}"
+
+
+def case_details(event: MeetingMissed, zone: ZoneInfo) -> str:
+    """The Web UI's fixed facts of a case, in Markdown: what was missed, when, and how letters reach the citizen."""
+    citizen = event.citizen
+    roles = ", ".join(sorted({r.role.value for r in citizen.representatives})) or "none"
+    return "\n".join([
+        f"**Meeting:** {event.meeting_id}  ",
+        f"**Missed:** {event.occurred_at.astimezone(zone):%Y-%m-%d %H:%M} ({event.ground.value})  ",
+        f"**Readiness:** {citizen.readiness.value}  ",
+        f"**Digital Post:** {citizen.digital_post.value}; NemSMS: {'yes' if citizen.nemsms else 'no'}  ",
+        f"**Representatives:** {roles}",
+    ])
+
+
 def _refusal(exc: WorkflowUpdateFailedError) -> Outcome:
     """The case refused the event: a duplicate it had already recorded, or a reason from the rules."""
     cause = exc.cause
@@ -196,10 +224,12 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Outcome:
     return Outcome("rejected", "the case refused the event")
 
 
-def _update_for(event: DeliverableEvent) -> tuple[str, TaskCompleted | CitizenEventInput]:
-    """Caseworkers' task outcomes and the citizen's events go to different updates of the case."""
+def _update_for(event: DeliverableEvent) -> tuple[str, TaskCompleted | TaskAssigned | CitizenEventInput]:
+    """Caseworkers' task outcomes, task assignments and the citizen's events go to different updates."""
     if isinstance(event, TaskCompleted):
         return COMPLETE_TASK_UPDATE, event
+    if isinstance(event, TaskAssigned):
+        return ASSIGN_TASK_UPDATE, event
     return CITIZEN_EVENT_UPDATE, CitizenEventInput(event=event)
 
 

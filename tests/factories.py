@@ -392,6 +392,8 @@ class CaseDriver:
                 rec.deduction_reversed(st, now)
             case plan.Close():
                 rec.case_closed(st, now)
+            case plan.EscalateTask():
+                rec.task_escalated(st, now, action)
             case _:  # pragma: no cover
                 raise AssertionError(f"driver does not know {action}")
 
@@ -412,7 +414,8 @@ class CaseDriver:
     def _open_task(self, action: plan.OpenTask) -> None:
         now, st = self.now, self.state
         key = st.next_task_key(self.WORKFLOW_ID, action.kind.value)
-        rec.task_opened(st, now, action, key)
+        # the workflow's `patched(TASK_DUE_PATCH)`: true for new cases
+        rec.task_opened(st, now, action, key, plan.task_due_at(self.policy, self.cal, now, action.kind))
         if self.caseworker is not None:
             worker = self.caseworker
             due = self.cal.add_working_hours(now, worker.hours)

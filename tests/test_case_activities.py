@@ -28,6 +28,7 @@ from activities.models import (
     PaymentNotice,
     Sms,
     TaskCancellation,
+    TaskEscalation,
     TaskNotice,
 )
 from activities.outbox import Outbox
@@ -163,6 +164,18 @@ async def run_everything(env: ActivityEnvironment, acts: CaseActivities) -> None
         ),
     )
     await env.run(
+        acts.escalate_task,
+        TaskEscalation(
+            idempotency_key=f"{WF}/task/1/phone_call/escalation/2",
+            task_key=f"{WF}/task/1/phone_call",
+            case=CASE,
+            kind=TaskKind.phone_call,
+            to="team_lead",
+            assignee="kw-ab",
+            due_at=datetime(2026, 3, 13, 9, tzinfo=CPH),
+        ),
+    )
+    await env.run(
         acts.notify_payments,
         PaymentNotice(
             idempotency_key=f"{WF}/payment/start",
@@ -196,6 +209,7 @@ async def test_each_kind_is_stored_once(
         ("email", "email", "citizen"),
         ("task", "caseworker", "caseworker"),
         ("task_cancellation", "caseworker", "caseworker"),
+        ("task_escalation", "caseworker", "team_lead"),
         ("payment", "payments", "payments"),
         ("alarm", "operator", "operator"),
     ]
@@ -339,7 +353,7 @@ async def test_logs_never_carry_personal_data(
     await run_everything(env, acts)
     await env.run(acts.send_letter, letter())  # a duplicate logs too
     delivered = [e for e in logs if e["event"] == "delivered"]
-    assert len(delivered) == 13
+    assert len(delivered) == 14
     assert all({"workflow_id", "idempotency_key", "kind", "channel"} <= e.keys() for e in delivered)
     assert any(e["duplicate"] for e in delivered)
     rendered = repr(logs)
@@ -355,6 +369,7 @@ def test_all_activities_have_the_contract_names(acts: CaseActivities) -> None:
         "send_email",
         "open_task",
         "cancel_task",
+        "escalate_task",
         "check_inbound_contact",
         "notify_payments",
         "raise_alarm",

@@ -16,6 +16,7 @@ from domain.events import (
     ContactRestored,
     EventError,
     MeetingMissed,
+    TaskAssigned,
     TaskCompleted,
     TaskKind,
     parse_event,
@@ -475,3 +476,16 @@ def test_event_repr_hides_personal_data() -> None:
 
 def test_task_kind_covers_the_contract() -> None:
     assert {t.value for t in TaskKind} == set(CONTRACT_OUTCOMES)
+
+
+def test_task_assigned_names_a_caseworker_or_hands_the_task_back() -> None:
+    base = {"event_id": "a-1", "type": "task_assigned", "occurred_at": "2026-03-12T09:00:00+01:00",
+            "meeting_id": "M-1", "task": "home_visit", "by": "tl-ef"}
+    taken = parse_event(json.dumps({**base, "assignee": "kw-ab"}))
+    assert isinstance(taken, TaskAssigned) and taken.assignee == "kw-ab"
+    handed_back = parse_event(json.dumps({**base, "assignee": None}))
+    assert isinstance(handed_back, TaskAssigned) and handed_back.assignee is None
+    with pytest.raises(EventError, match=r"^assignee: malformed value$"):
+        parse_event(json.dumps({**base, "assignee": "Anna Berg, 0101801234"}))  # a user id, never a name or CPR
+    with pytest.raises(EventError, match=r"^assignee: missing field$"):
+        parse_event(json.dumps(base))

@@ -28,16 +28,23 @@ from runtime.worker import sandbox_runner
 from simulation.scenario import load_scenarios
 from tests.histories.keys import golden_keys
 from tests.reminder_variants import ReminderPatchDeprecated, ReminderWithoutPatch
+from tests.task_due_variants import TaskDueWithoutPatch
 from tests.temporal_env import start_env
 from tests.test_case_updates import missed
 from workflows.api import WORKFLOW_TYPE, CaseInput, clock_offset, workflow_id_for
-from workflows.missed_meeting import DEADLINE_REMINDER_PATCH
+from workflows.missed_meeting import DEADLINE_REMINDER_PATCH, TASK_DUE_PATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
 BEFORE = HISTORIES / "001-before-deadline-reminder"
 REMINDER = HISTORIES / "002-deadline-reminder"
+SLOW_BEFORE = HISTORIES / "002-slow-caseworkers"
+TASK_DUE = HISTORIES / "003-task-due-and-escalation"
 SCENARIOS = [ROOT / "examples" / "scenarios.jsonl", HISTORIES / "scenarios.jsonl"]
+SLOW = HISTORIES / "slow-caseworkers.jsonl"
+"""Caseworkers who take longer than the due times that came later: the window the task-due change touches."""
+RECORDED_FROM = {BEFORE: SCENARIOS, REMINDER: SCENARIOS, SLOW_BEFORE: [SLOW], TASK_DUE: [*SCENARIOS, SLOW]}
+"""Each golden set and the scenario files it was recorded from."""
 LAST_DAY_DECISION = "missed-meeting-M-N6"
 """NemSMS citizen; a caseworker tries to decide on the deadline's last day, after the reminder's time."""
 
@@ -72,15 +79,16 @@ def patched_cases(folder: Path) -> set[str]:
 
 
 def test_every_scenario_has_a_golden_history_in_every_set() -> None:
-    expected = {workflow_id_for(start.meeting_id) for path in SCENARIOS for _, start, _ in load_scenarios(path)}
     sets = [p for p in HISTORIES.iterdir() if p.is_dir() and list(p.glob("*.json"))]
-    assert {BEFORE, REMINDER} <= set(sets)
-    for folder in sets:
+    assert set(sets) == set(RECORDED_FROM)
+    for folder, files in RECORDED_FROM.items():
+        expected = {workflow_id_for(start.meeting_id) for path in files for _, start, _ in load_scenarios(path)}
         assert {p.stem for p in folder.glob("*.json")} == expected, folder.name
 
 
 def test_golden_histories_are_case_workflows_with_encrypted_payloads() -> None:
-    personal = {c.case["citizen"][k] for path in SCENARIOS for c, _, _ in load_scenarios(path) for k in ("cpr", "name")}
+    personal = {c.case["citizen"][k] for path in [*SCENARIOS, SLOW] for c, _, _ in load_scenarios(path)
+                for k in ("cpr", "name")}
     files = history_files([HISTORIES])
     assert len(files) >= 38
     for path in files:
@@ -105,6 +113,33 @@ def test_the_reminder_set_took_the_new_path_for_nemsms_citizens_only() -> None:
     assert patched_cases(REMINDER) == on_nemsms
     assert "send_sms" in (REMINDER / "missed-meeting-M-N1.json").read_text("utf-8")
     assert "send_sms" not in (BEFORE / "missed-meeting-M-N1.json").read_text("utf-8")
+
+
+def test_the_task_due_set_took_the_new_path_for_every_case_that_opened_a_task() -> None:
+    def marked(folder: Path) -> set[str]:
+        return {path.stem for path in history_files([folder])
+                if any(m["id"] == TASK_DUE_PATCH for m in patch_markers(path))}
+
+    opened_a_task = {path.stem for path in history_files([TASK_DUE]) if '"open_task"' in path.read_text("utf-8")}
+    assert marked(TASK_DUE) == opened_a_task and {"missed-meeting-M-T1", "missed-meeting-M-T2"} <= opened_a_task
+    assert marked(SLOW_BEFORE) == marked(REMINDER) == set()
+    for case in ("missed-meeting-M-T1", "missed-meeting-M-T2"):
+        assert '"escalate_task"' in (TASK_DUE / f"{case}.json").read_text("utf-8")
+        assert '"escalate_task"' not in (SLOW_BEFORE / f"{case}.json").read_text("utf-8")
+
+
+async def test_task_due_times_without_the_patch_break_cases_from_before_them() -> None:
+    """Without the patch, a replayed old case gets due times on its tasks: an overdue one escalates, and the
+    `TaskDue` search attribute changes where the recorded case upserted nothing. Both issue commands the
+    history does not hold."""
+    code, failed = await replay([SLOW_BEFORE, REMINDER], replayer(TaskDueWithoutPatch))
+    assert code == 1
+    # M-T2 was woken by a timer while a phone-call task was overdue. M-T1's slow decision woke the case only by
+    # completing the task, so nothing was overdue when it ran again: slowness alone covers nothing.
+    assert "missed-meeting-M-T2" in failed and "missed-meeting-M-T1" not in failed
+    upserts = [w for w, line in failed.items() if "UpsertWorkflowSearchAttributes" in line]
+    assert len(upserts) >= 3, failed  # tasks following each other: TaskDue moves, PendingTask does not
+    assert all(line.startswith("NondeterminismError at event ") for line in failed.values())
 
 
 async def test_the_same_change_without_the_patch_breaks_a_case_from_before_it() -> None:
@@ -148,6 +183,7 @@ async def test_removing_the_patch_replays_cases_recorded_after_deprecation(tmp_p
         await handle.terminate("recorded")
     path = tmp_path / "missed-meeting-M-DP1.json"
     path.write_text(history.to_json(), encoding="utf-8")
-    assert patch_markers(path) == [{"id": DEADLINE_REMINDER_PATCH, "deprecated": True}]
+    reminder = [m for m in patch_markers(path) if m["id"] == DEADLINE_REMINDER_PATCH]
+    assert reminder == [{"id": DEADLINE_REMINDER_PATCH, "deprecated": True}]
     assert "send_sms" in path.read_text("utf-8")
     assert await replay([path], replayer(ReminderWithoutPatch)) == (0, {})

@@ -11,7 +11,7 @@ from domain import journal as j
 from domain import planner as plan
 from domain.case import Stage
 from domain.events import TaskKind
-from domain.policy import LadderStepKind, Policy, PolicySnapshot
+from domain.policy import EscalationStep, LadderStepKind, Policy, PolicySnapshot, TaskPolicy
 from tests.factories import (
     CaseDriver,
     Caseworker,
@@ -394,11 +394,62 @@ def test_aktivitetsparat_ladder_timing_with_the_pinned_policy() -> None:
 
 def test_ladder_stage_is_contacting_and_waits_for_open_tasks() -> None:
     d = driver(readiness="aktivitetsparat")  # no caseworker: tasks stay open
-    wait = d.run(cph(2026, 3, 12, 9, 0))
+    wait = d.run(cph(2026, 3, 18, 9, 0))
     assert d.state.stage() == Stage.contacting
     assert wait.reason == "phone_call task to be completed"
-    assert wait.until == plan.alarm_at(d.state, POLICY, CAL)  # the only timer left is the 3-month alarm
+    assert wait.until == plan.alarm_at(d.state, POLICY, CAL)  # escalated all the way: only the 3-month alarm is left
     assert [t.kind for t in d.state.open_tasks] == [TaskKind.phone_call]
+
+
+def test_an_overdue_task_reminds_its_assignee_then_tells_the_team_lead() -> None:
+    d = driver(readiness="aktivitetsparat")  # no caseworker: the phone call is never made
+    d.run(cph(2026, 3, 12, 8, 0))
+    task = d.state.open_tasks[0]
+    assert task.kind == TaskKind.phone_call and task.due_at is not None
+    assert task.due_at == CAL.add_working_hours(task.opened_at, POLICY.tasks.due_hours(TaskKind.phone_call))
+    wait = d.run(task.due_at - timedelta(minutes=1))
+    assert wait.until == task.due_at and "escalation" in wait.reason
+    d.run(cph(2026, 3, 20, 9, 0))
+    escalations = d.entries(j.TASK_ESCALATED)
+    assert [(e.details["to"], e.at) for e in escalations] == [
+        ("assignee", task.due_at),
+        ("team_lead", CAL.add_working_hours(task.due_at, 7)),
+    ]
+    assert all(e.details["task"] == "phone_call" for e in escalations)
+    assert sum(isinstance(x.action, plan.EscalateTask) for x in d.done) == 2  # never a third time
+
+
+def test_a_task_done_in_time_never_escalates() -> None:
+    d = driver(readiness="aktivitetsparat", caseworker=Caseworker(hours=2))
+    d.run(LATER)
+    assert d.entries(j.TASK_ESCALATED) == []
+    assert d.state.decision is not None and d.state.home_visits == 1
+
+
+def test_tasks_without_a_due_time_never_escalate() -> None:
+    """Tasks opened before due times existed (the workflow's patch returned False) keep waiting as before."""
+    d = driver(readiness="aktivitetsparat")
+    d.run(cph(2026, 3, 12, 8, 0))
+    d.state.open_tasks[0].due_at = None
+    wait = d.run(cph(2026, 3, 20, 9, 0))
+    assert d.entries(j.TASK_ESCALATED) == []
+    assert wait.reason == "phone_call task to be completed"
+
+
+def test_escalation_steps_come_from_the_policy() -> None:
+    policy = pinned_policy(tasks=TaskPolicy(due_working_hours=3.5, escalation=(
+        EscalationStep(after_overdue_working_hours=0, to="team_lead"),)))
+    d = driver(readiness="aktivitetsparat", snap=snapshot_of(policy))
+    d.run(cph(2026, 3, 20, 9, 0))
+    escalations = d.entries(j.TASK_ESCALATED)
+    assert [e.details["to"] for e in escalations] == ["team_lead"]
+    task = d.state.open_tasks[0]
+    assert escalations[0].at == CAL.add_working_hours(task.opened_at, 3.5)
+
+
+def test_escalation_steps_must_be_in_order() -> None:
+    with pytest.raises(ValueError, match="in order"):
+        TaskPolicy(escalation=(EscalationStep(after_overdue_working_hours=7), EscalationStep()))
 
 
 def test_the_decision_task_does_not_open_before_the_home_visit() -> None:

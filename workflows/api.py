@@ -80,6 +80,10 @@ class OpenTaskView(BaseModel):
     opened_at: datetime
     attempt: int
     role: str | None = None
+    due_at: datetime | None = None
+    assignee: str | None = None
+    escalated_to: str | None = None
+    """The last escalation step taken for it (`assignee` reminded, `team_lead` told), if overdue."""
 
 
 class CaseStatus(BaseModel):
@@ -95,6 +99,9 @@ class CaseStatus(BaseModel):
     wake_at: datetime | None = None
     decision: str | None = None
     closed: bool = False
+    clock_offset_seconds: float = 0.0
+    """Simulation and tests: how far the case's clock lies behind the server's. `now` is the case's time at its
+    last step (a query does not advance it); a caller's own now, less this, is the case's time (worklist)."""
 
 
 class CaseResult(BaseModel):

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         Receipt,
         Sms,
         TaskCancellation,
+        TaskEscalation,
         TaskNotice,
     )
     from domain import journal as j
@@ -35,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import recording as rec
     from domain.calendar import WorkingCalendar
     from domain.case import CaseState
-    from domain.events import Decision, TaskCompleted, TaskKind
+    from domain.events import Decision, TaskAssigned, TaskCompleted, TaskKind
     from domain.rules import decision_refusal, task_refusal
     from workflows import search_attributes as sa
     from workflows.api import (
@@ -61,6 +62,10 @@ OUTBOUND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coef
 OUTBOUND_TIMEOUT = timedelta(seconds=30)
 """One attempt's limit: an outbox write takes milliseconds, an SF1601 call at most its 10 s request timeout. It is
 also how long a send waits, after a worker died during it, before it is tried again (bench/crash_drill.py)."""
+
+TASK_DUE_PATCH = "task-due-and-escalation"
+"""`workflow.patched` id of due times on caseworkers' tasks (and so the escalation of overdue ones). Tasks a case
+opened before it existed have no due time and never escalate; replaying their histories issues no new commands."""
 
 DEADLINE_REMINDER_PATCH = "deadline-reminder-nemsms"
 """`workflow.patched` id of the NemSMS reminder before the answer deadline (README: Changing the workflow
@@ -191,6 +196,13 @@ class MissedMeetingWorkflow:
                 rec.deduction_reversed(st, now)
             case plan.Close():
                 rec.case_closed(st, now)
+            case plan.EscalateTask():
+                who = "the team lead" if action.to == "team_lead" else (action.assignee or "the team's queue")
+                await self._activity("escalate_task", TaskEscalation(
+                    idempotency_key=f"{action.key}/escalation/{action.step + 1}", task_key=action.key,
+                    case=self.ref, kind=action.kind, to=action.to, assignee=action.assignee, due_at=action.due_at,
+                ), Receipt, f"overdue {action.kind.value} task: tell {who}")
+                rec.task_escalated(st, now, action)
 
     async def _send_hearing(self, now: Any, action: plan.SendHearingLetters) -> None:
         st = self.state
@@ -262,11 +274,17 @@ class MissedMeetingWorkflow:
         st = self.state
         key = st.next_task_key(self.wid, action.kind.value)
         role = f" ({action.role})" if action.role else ""
+        due = plan.task_due_at(self.policy, self.cal, now, action.kind) if self._task_due_patched() else None
         await self._activity("open_task", TaskNotice(
             idempotency_key=key, case=self.ref, kind=action.kind, attempt=action.attempt, role=action.role,
-            opened_at=now, summary=st.brief(action.kind.value),
+            opened_at=now, summary=st.brief(action.kind.value), due_at=due,
         ), Receipt, f"task for a caseworker: {action.kind.value}{role}")
-        rec.task_opened(st, now, action, key)
+        rec.task_opened(st, now, action, key, due)
+
+    def _task_due_patched(self) -> bool:
+        """True on code with task due times; False when replaying a history from before them (its tasks keep
+        having none, so no escalation commands appear that the history does not hold)."""
+        return workflow.patched(TASK_DUE_PATCH)
 
     async def _payments(self, kind: str, from_day: Any, to_day: Any) -> None:
         await self._activity("notify_payments", PaymentNotice(
@@ -324,6 +342,20 @@ class MissedMeetingWorkflow:
             if reason is not None:
                 raise ApplicationError(reason, type=TASK_NOT_OPEN, non_retryable=True)
 
+    @workflow.update(name="assign_task", description="Give an open task to a caseworker (their user id, e.g. "
+                     "initials), or back to the team's queue (assignee null). Claiming a task is assigning it to "
+                     "yourself. Refused if no such task is open.")
+    async def assign_task(self, ev: TaskAssigned) -> EventAck:
+        self.state.on_task_assigned(ev, self._when(ev.occurred_at))
+        return self._ack(ev.event_id)
+
+    @assign_task.validator
+    def _validate_assign_task(self, ev: TaskAssigned) -> None:
+        self._refuse_seen_or_closed(ev.event_id)
+        reason = task_refusal(self.state, ev)
+        if reason is not None:
+            raise ApplicationError(reason, type=TASK_NOT_OPEN, non_retryable=True)
+
     def _when(self, occurred_at: Any) -> Any:
         """When an event happened, for the journal and the rules: its own time if it lies between the
         absence and now (a late-delivered answer still counts from when it was given), else now."""
@@ -360,11 +392,17 @@ class MissedMeetingWorkflow:
         return CaseStatus(
             meeting_id=st.case.meeting_id, case_id=st.case.case_id, stage=st.stage().value, now=self.now(),
             deadline=st.deadline_last_day,
-            open_tasks=[OpenTaskView(kind=t.kind.value, key=t.key, opened_at=t.opened_at, attempt=t.attempt,
-                                     role=t.role) for t in st.open_tasks],
+            open_tasks=[self._task_view(t) for t in st.open_tasks],
             waiting_for=self.waiting_for, wake_at=self.wake_at,
             decision=st.decision.decision.value if st.decision else None, closed=st.closed,
+            clock_offset_seconds=self.inp.clock_offset_seconds,
         )
+
+    def _task_view(self, t: Any) -> OpenTaskView:
+        steps = self.policy.tasks.escalation
+        return OpenTaskView(kind=t.kind.value, key=t.key, opened_at=t.opened_at, attempt=t.attempt, role=t.role,
+                            due_at=t.due_at, assignee=t.assignee,
+                            escalated_to=steps[t.escalations - 1].to if 0 < t.escalations <= len(steps) else None)
 
     # -- views for the Web UI -----------------------------------------------------------------------------------
     def _publish(self) -> None:
@@ -380,6 +418,7 @@ class MissedMeetingWorkflow:
         ]
         if st.decision is not None:
             updates.append(sa.DECISION.value_set(st.decision.decision.value))
+        updates += self._task_attributes()
         if self.wake_at is not None:
             updates.append(sa.NEXT_DEADLINE.value_set(self.wake_at + self.offset))
         current = workflow.info().typed_search_attributes
@@ -388,13 +427,35 @@ class MissedMeetingWorkflow:
             workflow.upsert_search_attributes(changed)
         workflow.set_current_details(self._details())
 
+    def _task_attributes(self) -> list[SearchAttributeUpdate[Any]]:
+        """Worklist filters: every pending kind, assignees, the earliest due time, how far escalated. Unset while
+        nothing is set, so histories from before these attributes get no new commands. `TaskDue` keeps its last
+        value when no task is left (like `NextDeadline`): the time-skipping server answers a describe with an
+        unset datetime that the SDK cannot decode; filters pair it with `PendingTasks`, which is unset."""
+        tasks = self.state.open_tasks
+        current = workflow.info().typed_search_attributes
+        kinds = sorted({t.kind.value for t in tasks})
+        assignees = sorted({t.assignee for t in tasks if t.assignee})
+        dues = [t.due_at for t in tasks if t.due_at is not None]
+        level = max((t.escalations for t in tasks), default=0)
+        steps = self.policy.tasks.escalation
+        wanted: list[tuple[Any, Any]] = [
+            (sa.PENDING_TASKS, kinds or None),
+            (sa.ASSIGNED_TO, assignees or None),
+            (sa.TASK_DUE, min(dues) + self.offset if dues else None),
+            (sa.ESCALATION, steps[level - 1].to if 0 < level <= len(steps) else None),
+        ]
+        return [key.value_set(value) if value is not None else key.value_unset()
+                for key, value in wanted
+                if value is not None or (current.get(key) is not None and key is not sa.TASK_DUE)]
+
     def _details(self) -> str:
         st = self.state
         lines = [f"**Stage:** {st.stage().value}"]
         if st.deadline_last_day:
             lines.append(f"**Answer deadline:** {st.deadline_last_day.isoformat()}")
         if st.open_tasks:
-            lines.append("**Open tasks:** " + ", ".join(t.kind.value for t in st.open_tasks))
+            lines.append("**Open tasks:** " + ", ".join(self._task_line(t) for t in st.open_tasks))
         if self.waiting_for:
             until = f" (until {self.wake_at.isoformat(timespec='minutes')})" if self.wake_at else ""
             lines.append(f"**Waiting for:** {self.waiting_for}{until}")
@@ -404,6 +465,14 @@ class MissedMeetingWorkflow:
         if recent:
             lines.append("**Contact log:**\n" + "\n".join(f"- {line}" for line in recent))
         return "\n\n".join(lines)
+
+    def _task_line(self, t: Any) -> str:
+        parts = [f"due {t.due_at.isoformat(timespec='minutes')}"] if t.due_at else []
+        parts.append(f"assigned to {t.assignee}" if t.assignee else "unassigned")
+        view = self._task_view(t)
+        if view.escalated_to:
+            parts.append(f"escalated to {view.escalated_to.replace('_', ' ')}")
+        return f"{t.kind.value} ({', '.join(parts)})"
 
     def _result(self) -> CaseResult:
         st = self.state

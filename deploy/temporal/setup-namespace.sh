@@ -8,7 +8,7 @@ set -eu
 
 NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 RETENTION=${NAMESPACE_RETENTION:-30d}
-SEARCH_ATTRIBUTES="CaseStage=Keyword Readiness=Keyword LegalGround=Keyword CaseId=Keyword PendingTask=Keyword Decision=Keyword NextDeadline=Datetime"
+SEARCH_ATTRIBUTES="CaseStage=Keyword Readiness=Keyword LegalGround=Keyword CaseId=Keyword PendingTask=Keyword Decision=Keyword NextDeadline=Datetime PendingTasks=KeywordList AssignedTo=KeywordList TaskDue=Datetime Escalation=Keyword"
 
 echo "temporal-namespace: waiting for the Temporal server at ${TEMPORAL_ADDRESS:?}"
 tries=0
