@@ -286,7 +286,9 @@ class CaseActivities:
             payload={"task_key": esc.task_key, "task": esc.kind.value, "to": esc.to, "assignee": esc.assignee,
                      "due_at": esc.due_at.isoformat()},
         )
-        return await self._deliver(item, self.channels.deliver_task)
+        receipt = await self._deliver(item, self.channels.deliver_task)
+        metrics.task_escalated(esc, receipt)
+        return receipt
 
     @activity.defn
     async def check_inbound_contact(self, check: InboundCheck) -> InboundCheckResult:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from temporalio import activity
 
-from activities.models import Alarm, Letter, PaymentNotice, Receipt, TaskNotice
+from activities.models import Alarm, Letter, PaymentNotice, Receipt, TaskEscalation, TaskNotice
 from domain.events import DigitalPostStatus
 
 LETTERS = "missed_meeting_letters_sent"
@@ -22,6 +22,7 @@ TASKS = "missed_meeting_tasks_opened"
 DECISIONS = "missed_meeting_decisions"
 PAYMENT_NOTICES = "missed_meeting_payment_notices"
 ALARMS = "missed_meeting_alarms"
+ESCALATIONS = "missed_meeting_tasks_escalated"
 
 _HELP = {
     LETTERS: "Letters sent, by kind (hearing, decision, reassessment), channel and recipient",
@@ -30,6 +31,7 @@ _HELP = {
     DECISIONS: "Decisions and reassessments sent to the citizen, by outcome",
     PAYMENT_NOTICES: "Notices to the payment system, by kind",
     ALARMS: "Alarms raised: the deduction limit is near and the case is undecided",
+    ESCALATIONS: "Overdue caseworker tasks escalated, by kind and to whom (assignee, team_lead)",
 }
 
 
@@ -57,6 +59,10 @@ def contact_message_sent(channel: str, receipt: Receipt) -> None:
 
 def task_opened(task: TaskNotice, receipt: Receipt) -> None:
     _count(TASKS, {"kind": task.kind.value}, receipt)
+
+
+def task_escalated(esc: TaskEscalation, receipt: Receipt) -> None:
+    _count(ESCALATIONS, {"kind": esc.kind.value, "to": esc.to}, receipt)
 
 
 def payment_notice_sent(notice: PaymentNotice, receipt: Receipt) -> None:

@@ -138,6 +138,8 @@ async def test_worker_metrics_show_business_counters_and_sigterm_drains(
         assert total(text, "missed_meeting_letters_sent", kind="decision", channel="digital_post") == 1
         assert total(text, "missed_meeting_decisions", kind="decision", outcome="sanction") == 1
         assert total(text, "missed_meeting_tasks_opened", kind="decision") == 1
+        assert total(text, "missed_meeting_tasks_escalated", kind="decision", to="assignee") == 1
+        assert total(text, "missed_meeting_tasks_escalated", kind="decision", to="team_lead") == 1
         assert total(text, "missed_meeting_contact_messages_sent", channel="nemsms") == 1  # the deadline reminder
         assert total(text, "missed_meeting_alarms") == 1
         assert total(text, "missed_meeting_payment_notices", kind="deduction_start") == 1
