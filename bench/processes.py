@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -33,10 +33,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _search_attribute_args() -> list[str]:
+def search_attribute_args() -> list[str]:
+    """`temporal server start-dev` flags registering the case workflow's search attributes with their types."""
     args: list[str] = []
-    for key in sa.ALL:
-        kind = "Datetime" if key.indexed_value_type.name == "DATETIME" else "Keyword"
+    for key in sa.ALL:  # KEYWORD_LIST -> KeywordList, DATETIME -> Datetime, ...
+        kind = key.indexed_value_type.name.title().replace("_", "")
         args += ["--search-attribute", f"{key.name}={kind}"]
     return args
 
@@ -106,7 +107,7 @@ class DevServer(ManagedProcess):
             args += ["--sqlite-pragma", pragma]
         for key, value in self.dynamic_config.items():
             args += ["--dynamic-config-value", f"{key}={value}"]
-        return args + _search_attribute_args()
+        return args + search_attribute_args()
 
     async def start(self, patience: float = 90.0) -> float:
         """Start (or restart on the same file and port) and wait until it answers; returns seconds taken."""
@@ -128,15 +129,18 @@ class WorkerProcess(ManagedProcess):
 
     READY = b'"worker started"'
 
-    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
-        super().__init__("worker", workdir / "worker.log")
+    def __init__(self, workdir: Path, env: Mapping[str, str], argv: Sequence[str] | None = None,
+                 name: str = "worker") -> None:
+        super().__init__(name, workdir / f"{name}.log")
         self.env = env
+        self.command = list(argv) if argv is not None else [sys.executable, str(ROOT / "worker.py")]
+        """What to run: `python worker.py` unless a benchmark runs its own worker script (bench/perf_worker.py)."""
 
     async def start(self, patience: float = 90.0) -> float:
         """Start and wait for the worker's 'worker started' log line; returns seconds taken."""
         began = time.monotonic()
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        self._spawn([sys.executable, str(ROOT / "worker.py")], self.env)
+        self._spawn(self.command, self.env)
         while time.monotonic() - began < patience:
             if not self.alive:
                 raise RuntimeError(f"the worker exited during start-up; see {self.log_path}")

@@ -2,6 +2,9 @@
 
 The token is what stands between the network and the start of a sanction case, so the service refuses to
 start without one; `--insecure-dev` lifts that only on a loopback address, for a developer's machine.
+
+aiohttp and the service are imported where the service starts, not at import: `starter.py` imports this
+module for `ServeError` on every command, and `starter.py events` should not pay 0.2 s to load a web server.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
-from aiohttp import web
 
-from intake.http import REJECTS_FILE, IntakeService
 from runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from intake.http import IntakeService
 
 log = structlog.get_logger(__name__)
 
@@ -72,12 +77,16 @@ def checked_token(settings: Settings, host: str, insecure_dev: bool) -> str | No
 
 
 def rejects_path(settings: Settings) -> Path:
+    from intake.http import REJECTS_FILE
+
     return settings.data_dir / REJECTS_FILE
 
 
 @asynccontextmanager
 async def running(service: IntakeService, host: str, port: int) -> AsyncIterator[str]:
     """Serve ``service`` on host:port (0: any free port) and yield its base URL; on exit, finish requests."""
+    from aiohttp import web
+
     runner = web.AppRunner(service.app(), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     try:
@@ -93,6 +102,7 @@ async def serve(settings: Settings, *, host: str | None = None, port: int | None
                 insecure_dev: bool = False) -> int:
     """`starter.py serve`: connect (lazily: /healthz says when Temporal is down), serve until SIGTERM/SIGINT."""
     from domain.policy import load_policy
+    from intake.http import IntakeService
     from runtime.temporal import connect
 
     host = host if host is not None else settings.intake_host

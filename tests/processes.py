@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from temporalio.client import Interceptor, OutboundInterceptor, StartWorkflowInput, WorkflowHandle
 
+from bench.processes import search_attribute_args
+
 ROOT = Path(__file__).resolve().parent.parent
 PATIENCE = 90.0
 """Seconds to wait for a process to come up or go down before the test fails (a bound, not a measurement)."""
@@ -182,16 +184,6 @@ class Service:
         return await asyncio.to_thread(self.stop, grace)
 
 
-def _search_attribute_args() -> list[str]:
-    from workflows import search_attributes as sa
-
-    args: list[str] = []
-    for key in sa.ALL:  # KEYWORD_LIST -> KeywordList, DATETIME -> Datetime, ...
-        kind = key.indexed_value_type.name.title().replace("_", "")
-        args += ["--search-attribute", f"{key.name}={kind}"]
-    return args
-
-
 class DevServer(Service):
     """`temporal server start-dev` on a SQLite file with the WAL pragmas, on free ports of 127.0.0.1.
 
@@ -217,7 +209,7 @@ class DevServer(Service):
             argv += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
             if codec_endpoint:
                 argv += ["--ui-codec-endpoint", codec_endpoint]
-        super().__init__("temporal dev server", argv + _search_attribute_args(), workdir / "temporal.log")
+        super().__init__("temporal dev server", argv + search_attribute_args(), workdir / "temporal.log")
 
     @property
     def address(self) -> str:
