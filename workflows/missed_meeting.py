@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import planner as plan
     from domain import recording as rec
     from domain.calendar import WorkingCalendar
-    from domain.case import CaseState
+    from domain.case import CaseState, OpenTask
     from domain.events import Decision, TaskAssigned, TaskCompleted, TaskKind
     from domain.rules import decision_refusal, task_refusal
     from workflows import search_attributes as sa
@@ -398,7 +398,7 @@ class MissedMeetingWorkflow:
             clock_offset_seconds=self.inp.clock_offset_seconds,
         )
 
-    def _task_view(self, t: Any) -> OpenTaskView:
+    def _task_view(self, t: OpenTask) -> OpenTaskView:
         steps = self.policy.tasks.escalation
         return OpenTaskView(kind=t.kind.value, key=t.key, opened_at=t.opened_at, attempt=t.attempt, role=t.role,
                             due_at=t.due_at, assignee=t.assignee,
@@ -466,7 +466,7 @@ class MissedMeetingWorkflow:
             lines.append("**Contact log:**\n" + "\n".join(f"- {line}" for line in recent))
         return "\n\n".join(lines)
 
-    def _task_line(self, t: Any) -> str:
+    def _task_line(self, t: OpenTask) -> str:
         parts = [f"due {t.due_at.isoformat(timespec='minutes')}"] if t.due_at else []
         parts.append(f"assigned to {t.assignee}" if t.assignee else "unassigned")
         view = self._task_view(t)
