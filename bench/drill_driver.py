@@ -25,8 +25,6 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
@@ -35,8 +33,7 @@ from temporalio.service import RPCError
 
 from bench.drill_cases import CaseClock, DrillCase
 from domain.events import MeetingMissed, parse_event
-from intake.gateway import CaseGateway, DeliverableEvent, IntakeHalted
-from workflows import search_attributes as sa
+from intake.gateway import CaseGateway, DeliverableEvent, IntakeHalted, start_attributes
 from workflows.api import WORKFLOW_TYPE, CaseInput, CaseResult, CaseStatus, workflow_id_for
 
 T = TypeVar("T")
@@ -108,12 +105,7 @@ class Driver:
 
     async def _start(self, run: CaseRun, deadline: float) -> WorkflowHandle[Any, CaseResult]:
         event = run.case.meeting_missed()
-        attributes = TypedSearchAttributes([
-            SearchAttributePair(sa.CASE_STAGE, "hearing"),
-            SearchAttributePair(sa.READINESS, event.citizen.readiness.value),
-            SearchAttributePair(sa.LEGAL_GROUND, event.ground.value),
-            SearchAttributePair(sa.CASE_ID, event.case_id),
-        ])
+        attributes = start_attributes(event)
         inp = CaseInput(case=event, policy=self.gateway.snapshot_for(event),
                         clock_offset_seconds=self.clock.offset_seconds)
 

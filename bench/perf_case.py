@@ -22,7 +22,6 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from bench.drill_cases import ABSENCE, CaseClock
 from bench.perf_data import MIX, meeting_missed
@@ -42,8 +41,7 @@ from bench.perf_trivial import TRIVIAL_WORKFLOW, TrivialInput
 from domain.events import MeetingMissed, parse_event
 from domain.policy import load_policy
 from intake.events import DEFAULT_CONCURRENCY
-from intake.gateway import CaseGateway
-from workflows import search_attributes as sa
+from intake.gateway import CaseGateway, start_attributes
 from workflows.api import WORKFLOW_TYPE, CaseInput, workflow_id_for
 
 DEADLINE_WAIT = timedelta(days=8).total_seconds()
@@ -73,12 +71,7 @@ class CaseStarter:
         return event
 
     async def start(self, event: MeetingMissed) -> str:
-        attributes = TypedSearchAttributes([
-            SearchAttributePair(sa.CASE_STAGE, "hearing"),
-            SearchAttributePair(sa.READINESS, event.citizen.readiness.value),
-            SearchAttributePair(sa.LEGAL_GROUND, event.ground.value),
-            SearchAttributePair(sa.CASE_ID, event.case_id),
-        ])
+        attributes = start_attributes(event)
         inp = CaseInput(case=event, policy=self.gateway.snapshot_for(event),
                         clock_offset_seconds=self.clock.offset_seconds)
         workflow_id = workflow_id_for(event.meeting_id)

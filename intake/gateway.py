@@ -120,12 +120,6 @@ class CaseGateway:
 
     async def start_case(self, event: MeetingMissed) -> Outcome:
         """Start the case workflow for a missed meeting; an existing case (open or closed) is a duplicate."""
-        attributes = TypedSearchAttributes([
-            SearchAttributePair(sa.CASE_STAGE, Stage.hearing.value),
-            SearchAttributePair(sa.READINESS, event.citizen.readiness.value),
-            SearchAttributePair(sa.LEGAL_GROUND, event.ground.value),
-            SearchAttributePair(sa.CASE_ID, event.case_id),
-        ])
         try:
             await self._client.start_workflow(
                 WORKFLOW_TYPE,
@@ -134,7 +128,7 @@ class CaseGateway:
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                search_attributes=attributes,
+                search_attributes=start_attributes(event),
                 static_summary=case_summary(event),
                 static_details=case_details(event, self._zone),
             )
@@ -192,6 +186,16 @@ class CaseGateway:
         if description.status in _CLOSED:
             return Outcome("rejected", f"the case for meeting {meeting} is closed")
         return Outcome("rejected", f"the case for meeting {meeting} did not accept the event")
+
+
+def start_attributes(event: MeetingMissed) -> TypedSearchAttributes:
+    """What a case is found by from the moment it exists, before any worker has run it."""
+    return TypedSearchAttributes([
+        SearchAttributePair(sa.CASE_STAGE, Stage.hearing.value),
+        SearchAttributePair(sa.READINESS, event.citizen.readiness.value),
+        SearchAttributePair(sa.LEGAL_GROUND, event.ground.value),
+        SearchAttributePair(sa.CASE_ID, event.case_id),
+    ])
 
 
 def case_summary(event: MeetingMissed) -> str:
