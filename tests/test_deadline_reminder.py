@@ -144,8 +144,9 @@ async def test_the_real_workflow_sends_the_reminder_and_marks_its_history(tmp_pa
     assert [(s["at"], s["deadline"]) for s in reminder] == [("2026-03-10T08:00:00+01:00", "2026-03-11")]
     sent = outbox.get("missed-meeting-M-NR1/sms/deadline-reminder")
     assert sent is not None and sent.subject == "NemSMS deadline reminder" and "11. marts" in sent.body_text
-    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
-    assert len(markers) == 1 and DEADLINE_REMINDER_PATCH.encode() in markers[0].SerializeToString()
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")
+               and DEADLINE_REMINDER_PATCH.encode() in e.SerializeToString()]
+    assert len(markers) == 1
 
 
 def test_the_new_policy_field_stays_out_of_new_cases_inputs_while_at_its_default() -> None:

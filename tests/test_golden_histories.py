@@ -26,13 +26,13 @@ from replay.replayer import history_files, load_history, make_replayer, run_repl
 from runtime.temporal import data_converter
 from runtime.worker import sandbox_runner
 from simulation.scenario import load_scenarios
+from tests.change_variants import OneUpsertWithoutPatch, TaskDueWithoutPatch
 from tests.histories.keys import golden_keys
 from tests.reminder_variants import ReminderPatchDeprecated, ReminderWithoutPatch
-from tests.task_due_variants import TaskDueWithoutPatch
 from tests.temporal_env import start_env
 from tests.test_case_updates import missed
 from workflows.api import WORKFLOW_TYPE, CaseInput, clock_offset, workflow_id_for
-from workflows.missed_meeting import DEADLINE_REMINDER_PATCH, TASK_DUE_PATCH
+from workflows.missed_meeting import DEADLINE_REMINDER_PATCH, ONE_UPSERT_PATCH, TASK_DUE_PATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
@@ -40,10 +40,12 @@ BEFORE = HISTORIES / "001-before-deadline-reminder"
 REMINDER = HISTORIES / "002-deadline-reminder"
 SLOW_BEFORE = HISTORIES / "002-slow-caseworkers"
 TASK_DUE = HISTORIES / "003-task-due-and-escalation"
+ONE_UPSERT = HISTORIES / "004-one-upsert-per-rest"
 SCENARIOS = [ROOT / "examples" / "scenarios.jsonl", HISTORIES / "scenarios.jsonl"]
 SLOW = HISTORIES / "slow-caseworkers.jsonl"
 """Caseworkers who take longer than the due times that came later: the window the task-due change touches."""
-RECORDED_FROM = {BEFORE: SCENARIOS, REMINDER: SCENARIOS, SLOW_BEFORE: [SLOW], TASK_DUE: [*SCENARIOS, SLOW]}
+RECORDED_FROM = {BEFORE: SCENARIOS, REMINDER: SCENARIOS, SLOW_BEFORE: [SLOW], TASK_DUE: [*SCENARIOS, SLOW],
+                 ONE_UPSERT: [*SCENARIOS, SLOW]}
 """Each golden set and the scenario files it was recorded from."""
 LAST_DAY_DECISION = "missed-meeting-M-N6"
 """NemSMS citizen; a caseworker tries to decide on the deadline's last day, after the reminder's time."""
@@ -140,6 +142,25 @@ async def test_task_due_times_without_the_patch_break_cases_from_before_them() -
     upserts = [w for w, line in failed.items() if "UpsertWorkflowSearchAttributes" in line]
     assert len(upserts) >= 3, failed  # tasks following each other: TaskDue moves, PendingTask does not
     assert all(line.startswith("NondeterminismError at event ") for line in failed.values())
+
+
+def upserts(path: Path) -> int:
+    events = json.loads(path.read_text("utf-8"))["events"]
+    return sum("upsertWorkflowSearchAttributesEventAttributes" in e for e in events)
+
+
+def test_cases_publish_their_search_attributes_once_per_rest() -> None:
+    before = sum(upserts(p) for p in history_files([TASK_DUE]))
+    after = sum(upserts(p) for p in history_files([ONE_UPSERT]))
+    assert after < 0.8 * before  # 247 against 340 when recorded
+    for path in history_files([ONE_UPSERT]):
+        assert [m["id"] for m in patch_markers(path)].count(ONE_UPSERT_PATCH) == 1, path.name
+
+
+async def test_one_upsert_per_rest_without_the_patch_breaks_cases_from_before_it() -> None:
+    code, failed = await replay([TASK_DUE], replayer(OneUpsertWithoutPatch))
+    assert code == 1 and len(failed) == len(history_files([TASK_DUE]))  # every case upserted after a step
+    assert await replay([ONE_UPSERT], replayer(OneUpsertWithoutPatch)) != (0, {})  # nor can the marker go yet
 
 
 async def test_the_same_change_without_the_patch_breaks_a_case_from_before_it() -> None:

@@ -67,6 +67,10 @@ TASK_DUE_PATCH = "task-due-and-escalation"
 """`workflow.patched` id of due times on caseworkers' tasks (and so the escalation of overdue ones). Tasks a case
 opened before it existed have no due time and never escalate; replaying their histories issues no new commands."""
 
+ONE_UPSERT_PATCH = "one-upsert-per-rest"
+"""`workflow.patched` id of publishing the search attributes once per rest instead of after every step too: one
+`UpsertWorkflowSearchAttributes` event (one visibility write) fewer for most workflow tasks (bench/perf_case.py)."""
+
 DEADLINE_REMINDER_PATCH = "deadline-reminder-nemsms"
 """`workflow.patched` id of the NemSMS reminder before the answer deadline (README: Changing the workflow
 safely). Cases whose hearing letter went out before it existed keep waiting without the reminder."""
@@ -118,9 +122,17 @@ class MissedMeetingWorkflow:
                 await self._wait(action)
             else:
                 await self._do(action)
-            self._publish()
+            if self._publish_after_each_step():
+                self._publish()
+        self._publish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result()
+
+    def _publish_after_each_step(self) -> bool:
+        """Cases recorded before `ONE_UPSERT_PATCH` upserted their search attributes after every step and again
+        before every wait (two visibility writes in one workflow task); newer cases publish once, when they come
+        to rest (`_wait`) and when they close."""
+        return not workflow.patched(ONE_UPSERT_PATCH)
 
     async def _wait(self, action: plan.Wait) -> None:
         self.waiting_for, self.wake_at = action.reason, action.until
