@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,32 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, help="port (default MISSED_MEETING_INTAKE_PORT, 8235)")
     srv.add_argument("--insecure-dev", action="store_true",
                      help="allow running without a bearer token, on a loopback address only (development)")
-    sim = sub.add_parser("simulate", help="play scenario cases on an embedded time-skipping server")
-    sim.add_argument("scenario", type=Path, help="scenario file, one case a line")
-    sim.add_argument("--json", type=Path, dest="json_out", help="write the timeline JSON here")
+    sim = sub.add_parser("simulate", help="play scenario cases, or a generated population, on an embedded "
+                         "time-skipping server; report waiting times, workload, letters and decisions")
+    sim.add_argument("scenario", type=Path, nargs="?", help="scenario file, one case a line")
+    sim.add_argument("--json", type=Path, dest="json_out", help="write the timeline JSON here (scenario files)")
+    sim.add_argument("--generate", type=int, metavar="N", help="a synthetic population of N missed meetings")
+    sim.add_argument("--seed", type=int, default=1, help="the population's seed: same seed, same cases (default 1)")
+    sim.add_argument("--from", dest="start", type=date.fromisoformat, metavar="DATE",
+                     help="first day of absences (default: the population file's period)")
+    sim.add_argument("--to", dest="end", type=date.fromisoformat, metavar="DATE", help="last day of absences")
+    sim.add_argument("--population", type=Path, metavar="FILE",
+                     help="population parameters (default config/population.toml)")
+    sim.add_argument("--policy", type=Path, metavar="FILE", help="the policy to play under (default: the configured "
+                     "policy, config/policy.toml); may extend another with `extends = \"policy.toml\"`")
+    sim.add_argument("--compare", type=Path, metavar="POLICY",
+                     help="play the same cases again under this policy and report both side by side")
+    sim.add_argument("--compare-results", type=Path, nargs="+", metavar="RESULTS",
+                     help="a report from earlier results (results*.jsonl, or report directories), one or two")
+    sim.add_argument("--report", type=Path, metavar="DIR",
+                     help="write report.md, charts and results here (default data/reports/<run>)")
+    sim.add_argument("--write-scenarios", type=Path, metavar="FILE",
+                     help="also write the generated population as a scenario file")
+    sim.add_argument("--window", type=int, default=250, help="cases played at once (default 250)")
+    sim.add_argument("--sandbox", action="store_true", help="run workflows in the SDK sandbox (slower)")
+    sim.add_argument("--ceiling", type=int, default=0, metavar="N",
+                     help="afterwards, measure the trivial-workflow ceiling with N workflows, for comparison")
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
     rep = sub.add_parser("replay", help="replay workflow histories (exported files, or those a server's visibility "
                          "query finds) against the current code")
     rep.add_argument("paths", nargs="*", type=Path, help="history JSON files, or folders of them")
@@ -91,11 +115,74 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return await serve(settings, host=args.host, port=args.port, insecure_dev=args.insecure_dev)
 
 
-async def _simulate(scenario: Path, json_out: Path | None, settings: Settings) -> int:
-    from domain.policy import load_policy
-    from simulation.runner import simulate
+async def _simulate(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
+    from simulation.population import PopulationError
+    from simulation.results import ResultsError
 
-    return await simulate(scenario, json_out, policy=load_policy(settings.policy_file), data_dir=settings.data_dir)
+    problem = _simulate_usage(args)
+    if problem:
+        print(f"starter.py simulate: {problem}", file=sys.stderr)
+        return 2
+    try:
+        return await _simulate_checked(args, settings, argv)
+    except (PopulationError, ResultsError) as exc:
+        print(f"starter.py simulate: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _simulate_checked(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
+    from domain.policy import DEFAULT_POLICY_PATH
+    from simulation import forecast
+    from simulation.runner import simulate
+    from simulation.whatif import load_policy_file
+
+    policy_file = args.policy or settings.policy_file or DEFAULT_POLICY_PATH
+    if args.compare_results:
+        directory = args.report or forecast.default_report_dir(settings.data_dir, "compare-" + forecast.today_slug())
+        return forecast.compare_results(args.compare_results, directory, forecast.command_line(argv))
+    if args.generate is None and args.report is None and args.compare is None:
+        return await simulate(args.scenario, args.json_out, policy=load_policy_file(policy_file),
+                              data_dir=settings.data_dir)
+    policies = [(load_policy_file(policy_file), _shown(policy_file))]
+    if args.compare is not None:
+        policies.append((load_policy_file(args.compare), _shown(args.compare)))
+    name = (f"generated-{args.generate}-seed-{args.seed}" if args.generate is not None else args.scenario.stem)
+    name += "".join(f"-{p.name}" for p, _ in policies)
+    request = forecast.ForecastRequest(
+        policies=policies, report_dir=args.report or forecast.default_report_dir(settings.data_dir, name),
+        outbox_dir=settings.data_dir / "simulation",
+        generate=args.generate, seed=args.seed, start=args.start, end=args.end, population_file=args.population,
+        scenario=args.scenario, write_scenarios=args.write_scenarios, window=args.window, sandbox=args.sandbox,
+        quiet=args.quiet, ceiling=args.ceiling, command=forecast.command_line(argv),
+    )
+    return await forecast.run_forecast(request)
+
+
+def _simulate_usage(args: argparse.Namespace) -> str | None:
+    """Why these `simulate` options do not go together, or None."""
+    if args.compare_results:
+        if args.scenario or args.generate is not None or args.compare:
+            return "--compare-results reads earlier results: give no scenario file, --generate or --compare"
+        return "give one or two results files to --compare-results" if len(args.compare_results) > 2 else None
+    if (args.scenario is None) == (args.generate is None):
+        return "give a scenario file or --generate N (not both)"
+    if args.generate is not None and args.generate < 1:
+        return "--generate needs at least 1 case"
+    if args.json_out and (args.generate is not None or args.report or args.compare):
+        return "--json writes the timeline of a scenario file; reports go to --report DIR"
+    if args.write_scenarios and args.generate is None:
+        return "--write-scenarios writes a generated population: add --generate N"
+    if args.window < 1:
+        return "--window needs at least 1"
+    return None
+
+
+def _shown(path: Path) -> str:
+    """A path as the report shows it: relative to the working directory when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 async def _replay(args: argparse.Namespace, settings: Settings) -> int:
@@ -192,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "task":
             return asyncio.run(_task(args, settings))
         if args.command == "simulate":
-            return asyncio.run(_simulate(args.scenario, args.json_out, settings))
+            return asyncio.run(_simulate(args, settings, sys.argv[1:] if argv is None else argv))
         return asyncio.run(_replay(args, settings))
     except (KeyConfigError, PolicyError, ScenarioError, SettingsError, ServeError, IntakeHalted) as exc:
         print(f"starter.py {args.command}: {exc}", file=sys.stderr)

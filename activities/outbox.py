@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -178,8 +179,13 @@ def _record(row: sqlite3.Row) -> OutboxRecord:
 class Outbox:
     """The SQLite outbox at `path` (parent directories are created)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
+        """`durable=False` is for simulation only: no fsync at each commit, and one connection kept per thread
+        instead of one opened per call (0.12 ms a write instead of 1.6 ms, measured). A simulation's outbox is
+        rebuilt by running it again, and a year of simulated cases makes a quarter of a million writes."""
         self.path = Path(path)
+        self.durable = durable
+        self._kept = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -188,11 +194,28 @@ class Outbox:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """A fresh connection per call, committed on success: safe from any thread."""
+        if not self.durable:
+            with self._thread_connection() as conn:
+                yield conn
+            return
         with closing(sqlite3.connect(self.path, timeout=30)) as conn:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout=30000")
             with conn:
                 yield conn
+
+    @contextmanager
+    def _thread_connection(self) -> Iterator[sqlite3.Connection]:
+        """This thread's kept connection (simulation), committed on success."""
+        conn: sqlite3.Connection | None = getattr(self._kept, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA synchronous=OFF")
+            self._kept.conn = conn
+        with conn:
+            yield conn
 
     # -- outbound -------------------------------------------------------------------------------------------
     def put(self, item: OutboxItem, status: Status = "stored") -> PutResult:

@@ -4,6 +4,10 @@ An embedded time-skipping Temporal server and an in-process worker run the real 
 activities (the outbox under `data/simulation/` shows every letter, SMS and task that would have gone out).
 Each case gets its own clock offset, so a case dated March 2026 runs on March 2026's calendar whatever the
 server's own clock says, and all cases run side by side.
+
+This is the contract's `simulate SCENARIO [--json OUT]`: every case's journal, as the `timeline` query gives it.
+Generated populations, reports and policy comparisons (`--generate`, `--report`, `--compare`) play through the
+same driver and case start in batches: simulation/forecast.py and simulation/engine.py.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import json
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,20 +23,16 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.events import MeetingMissed
-from domain.policy import Policy, load_policy, snapshot
+from domain.policy import Policy, load_policy
 from runtime.binaries import test_server_path
 from runtime.keys import KeyRing
 from runtime.temporal import data_converter, ensure_search_attributes
 from runtime.worker import make_worker
-from simulation.activities import SimulationActivities
-from simulation.driver import DriverInput, ScenarioDriverWorkflow, driver_id_for
+from simulation.driver import ScenarioDriverWorkflow
+from simulation.engine import Snapshots, case_activities, start_case
 from simulation.report import case_row, print_journals, print_table
-from simulation.scenario import ScenarioCase, TimedEvent, load_scenarios
-from workflows.api import CaseInput, CaseStatus, Timeline, clock_offset, workflow_id_for
-
-MIN_HORIZON_DAYS = 45.0
-"""How long after the absence a scenario is followed at least, when nothing else is scripted."""
-TAIL_DAYS = 30.0
+from simulation.scenario import Prepared, ScenarioCase, load_scenarios
+from workflows.api import CaseStatus, Timeline
 
 
 @dataclass
@@ -42,19 +41,6 @@ class Played:
     start: MeetingMissed
     case: WorkflowHandle[Any, Any]
     driver: WorkflowHandle[Any, Any]
-
-
-def _case_activities(client: Client, outbox_dir: Path) -> list[Any]:
-    from activities.case_activities import CaseActivities
-    from activities.channels import OutboxChannels
-    from activities.outbox import Outbox
-
-    real = CaseActivities(OutboxChannels(Outbox(outbox_dir / "outbox.sqlite")))
-    sim = SimulationActivities(client, real.open_task)
-    return [a for a in real.all_activities() if getattr(a, "__name__", "") != "open_task"] + [
-        sim.open_task,
-        sim.deliver,
-    ]
 
 
 async def simulate(scenario_path: Path, json_out: Path | None, *, policy: Policy | None = None,
@@ -89,34 +75,24 @@ async def simulate(scenario_path: Path, json_out: Path | None, *, policy: Policy
     return 0
 
 
+def _case_activities(client: Client, outbox_dir: Path) -> list[Any]:
+    """The activities with an outbox in `outbox_dir` (replay/record.py records golden histories with these)."""
+    return case_activities(client, outbox_dir / "outbox.sqlite")
+
+
 def _write_timeline(path: Path, cases: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"cases": cases}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-async def _start_all(env: WorkflowEnvironment, task_queue: str,
-                     cases: list[tuple[ScenarioCase, MeetingMissed, list[TimedEvent]]],
-                     policy: Policy) -> list[Played]:
+async def _start_all(env: WorkflowEnvironment, task_queue: str, cases: list[Prepared], policy: Policy
+                     ) -> list[Played]:
     server_now = await env.get_current_time()
+    snaps = Snapshots(policy)
     played = []
-    for scenario, start, events in cases:
-        offset = clock_offset(server_now, start.occurred_at)
-        snap = snapshot(policy, first_year=start.occurred_at.year)
-        wid = workflow_id_for(start.meeting_id)
-        last = max([(e.at - start.occurred_at).total_seconds() / 86400 for e in events], default=0.0)
-        horizon = start.occurred_at + timedelta(days=max(MIN_HORIZON_DAYS, last + TAIL_DAYS))
-        driver = await env.client.start_workflow(
-            ScenarioDriverWorkflow.run,
-            DriverInput(name=scenario.name, case_workflow_id=wid, meeting_id=start.meeting_id,
-                        clock_offset_seconds=offset, policy=snap, events=events, caseworker=scenario.caseworker,
-                        horizon=horizon),
-            id=driver_id_for(wid), task_queue=task_queue,
-        )
-        case = await env.client.start_workflow(
-            "MissedMeetingWorkflow", CaseInput(case=start, policy=snap, clock_offset_seconds=offset),
-            id=wid, task_queue=task_queue,
-        )
-        played.append(Played(scenario, start, case, driver))
+    for prepared in cases:
+        case, driver = await start_case(env.client, task_queue, server_now, prepared, snaps)
+        played.append(Played(prepared[0], prepared[1], case, driver))
     return played
 
 

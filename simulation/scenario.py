@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,10 @@ class CaseworkerScript(BaseModel):
     decision: Literal["sanction", "no_sanction_reasonable_cause", "no_sanction_other"] = "sanction"
     reassessment: list[Literal["uphold", "annul"]] = []
     hours: float = Field(default=2.0, ge=0, le=200)
+    if_refused: Literal["no_sanction_reasonable_cause", "no_sanction_other"] | None = None
+    """The decision the caseworker makes instead when the rules refuse `decision` (a sanction the policy does not
+    allow for the citizen's category, no § 35 guidance on file); None: the refusal stands, the task stays open.
+    Generated populations set it, so one population can be played under policies that allow different things."""
 
     def outcome(self, kind: str, index: int) -> str:
         """The outcome for the `index`-th task of `kind` (0-based); defaults when the list runs out."""
@@ -72,31 +77,50 @@ class ScenarioError(ValueError):
     """A scenario line that cannot be played; the message names the line and the field."""
 
 
-def load_scenarios(path: Path) -> list[tuple[ScenarioCase, MeetingMissed, list[TimedEvent]]]:
+Prepared = tuple[ScenarioCase, MeetingMissed, list[TimedEvent]]
+"""A case ready to play: the scenario, its validated start event, its scripted events in time order."""
+
+
+def load_scenarios(path: Path) -> list[Prepared]:
     """Read and validate every case of a scenario file, turning scripted events into contract events."""
-    cases = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario file {path}: {exc.strerror}") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            scenario = ScenarioCase.model_validate_json(line)
-        except ValidationError as exc:
-            raise ScenarioError(f"{path}:{number}: {describe_validation_error(exc, skip_prefix=0)}") from None
-        try:
-            start = parse_event(json.dumps(scenario.case))
-        except ValueError as exc:
-            raise ScenarioError(f"{path}:{number}: case: {exc}") from None
-        if not isinstance(start, MeetingMissed):
-            raise ScenarioError(f"{path}:{number}: case: must be a meeting_missed event")
-        timed = [_timed(scenario, start, i, ev, f"{path}:{number}") for i, ev in enumerate(scenario.events)]
-        cases.append((scenario, start, sorted(timed, key=lambda t: t.at)))
+    cases = list(iter_scenarios(path))
     if not cases:
         raise ScenarioError(f"{path}: no scenario cases")
     return cases
+
+
+def iter_scenarios(path: Path) -> Iterator[Prepared]:
+    """The cases of a scenario file one at a time (a year of cases need not be in memory at once)."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario file {path}: {exc.strerror}") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                scenario = ScenarioCase.model_validate_json(line)
+            except ValidationError as exc:
+                raise ScenarioError(f"{path}:{number}: {describe_validation_error(exc, skip_prefix=0)}") from None
+            yield prepare(scenario, f"{path}:{number}")
+
+
+def prepare(scenario: ScenarioCase, where: str) -> Prepared:
+    """Validate a scenario's start event and make its scripted events concrete; `where` names it in errors."""
+    try:
+        start = parse_event(json.dumps(scenario.case))
+    except ValueError as exc:
+        raise ScenarioError(f"{where}: case: {exc}") from None
+    if not isinstance(start, MeetingMissed):
+        raise ScenarioError(f"{where}: case: must be a meeting_missed event")
+    timed = [_timed(scenario, start, i, ev, where) for i, ev in enumerate(scenario.events)]
+    return scenario, start, sorted(timed, key=lambda t: t.at)
+
+
+def scenario_line(scenario: ScenarioCase) -> str:
+    """One line of a scenario file (contract.md), as `load_scenarios` reads it back."""
+    return scenario.model_dump_json(exclude_defaults=True)
 
 
 def _timed(scenario: ScenarioCase, start: MeetingMissed, index: int, ev: ScenarioEvent, where: str) -> TimedEvent:
