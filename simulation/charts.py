@@ -130,7 +130,10 @@ def _workload(runs: list[Summary]) -> Figure:
 def _date_axis(ax: Axes) -> None:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    # the offset beside the axis names only the year: its default ("2026-Jun") reads as if all were in June
+    formatter = mdates.ConciseDateFormatter(  # type: ignore[no-untyped-call]
+        locator, offset_formats=["", "%Y", "%Y", "%Y", "%Y", "%Y"])
+    ax.xaxis.set_major_formatter(formatter)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="x", labelsize=8)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from domain.events import MeetingMissed
 from domain.policy import Policy, PolicySnapshot, snapshot
 from runtime.binaries import test_server_path
 from runtime.keys import KeyRing
+from runtime.logging import CORE_LOGGER
 from runtime.temporal import data_converter, ensure_search_attributes
 from simulation.activities import SimulationActivities
 from simulation.driver import DriverInput, DriverResult, ScenarioDriverWorkflow, driver_id_for
@@ -90,6 +92,18 @@ class Played:
     sent: list[OutboxRow]
     closed: bool
     failure: str | None = None
+
+
+class _TestServerNotice(logging.Filter):
+    """Drops the SDK core's warning that the test server does not advertise a newer server's heartbeat
+    capability: true of every embedded server the engine starts (one per batch), and irrelevant to a simulation,
+    whose activities do not heartbeat."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "activity_failure_include_heartbeat" not in record.getMessage()
+
+
+_NOTICE = _TestServerNotice()
 
 
 class _QuietLog:
@@ -204,6 +218,8 @@ async def play(cases: Iterable[Prepared], policy: Policy, outbox_path: Path, *,
                options: EngineOptions = EngineOptions(), progress: Progress | None = None) -> AsyncIterator[Played]:
     """Play `cases` batch by batch; yields each case of a batch once the whole batch has reached its horizon."""
     snaps = Snapshots(policy)
+    core = logging.getLogger(CORE_LOGGER)
+    core.addFilter(_NOTICE)
     served = 0
     env: WorkflowEnvironment | None = None
     worker: Any = None
@@ -239,6 +255,7 @@ async def play(cases: Iterable[Prepared], policy: Policy, outbox_path: Path, *,
             await worker.__aexit__(None, None, None)
         if env is not None:
             await env.shutdown()
+        core.removeFilter(_NOTICE)
 
 
 async def _play_batch(env: WorkflowEnvironment, batch: list[Prepared], snaps: Snapshots, outbox_path: Path,
