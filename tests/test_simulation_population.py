@@ -126,3 +126,44 @@ def test_a_what_if_merges_tables_and_refuses_loops(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text('extends = "base.toml"\nanswer_deadline_days = 0\n', encoding="utf-8")
     with pytest.raises(PolicyError, match="answer_deadline_days"):
         load_policy_file(tmp_path / "bad.toml")
+
+
+# -- the mix follows the file ---------------------------------------------------------------------------------------
+def _share(cases: list[dict[str, object]], test: object) -> float:
+    assert callable(test)
+    return sum(1 for c in cases if test(c)) / len(cases)
+
+
+def test_the_population_follows_its_files_rates() -> None:
+    """4,000 draws land within a few points of every configured share (4 standard errors at most: 0.03)."""
+    pop = Population()
+    generated = list(Generator(pop, load_policy(), 17).cases(4000))
+    citizens: list[dict[str, object]] = [c.case["citizen"] for c in generated]
+    total = sum(pop.citizens.readiness.values())
+    for readiness, weight in pop.citizens.readiness.items():
+        assert _share(citizens, lambda c, r=readiness.value: c["readiness"] == r) == pytest.approx(
+            weight / total, abs=0.03), readiness
+    assert _share(citizens, lambda c: c["nemsms"]) == pytest.approx(pop.citizens.nemsms, abs=0.03)
+    assert _share(citizens, lambda c: c["phone"] is not None) == pytest.approx(pop.citizens.phone, abs=0.03)
+    aktivitetsparate = [c for c in citizens if c["readiness"] == "aktivitetsparat"]
+    assert _share(aktivitetsparate, lambda c: bool(c["representatives"])) == pytest.approx(
+        pop.representatives.share.aktivitetsparat, abs=0.04)
+    jobparate = [g for g in generated if g.case["citizen"]["readiness"] == "jobparat"]
+    answered = sum(1 for g in jobparate if any(e.type == "citizen_responded" and e.day < 15 for e in g.events))
+    assert answered / len(jobparate) == pytest.approx(pop.answers.rate.jobparat, abs=0.04)
+    fridays = _share([{"day": datetime.fromisoformat(g.case["occurred_at"]).weekday()} for g in generated],
+                     lambda c: c["day"] == 4)
+    weights = pop.meetings.weekday_weights
+    assert fridays < weights[0] / sum(weights)  # fewer meetings (so fewer absences) on Fridays, as configured
+
+
+def test_a_population_file_changes_the_mix(tmp_path: Path) -> None:
+    path = tmp_path / "population.toml"
+    path.write_text("[citizens]\nreadiness = { jobparat = 0, uddannelsesparat = 0, aktivitetsparat = 1 }\n"
+                    "nemsms = 1.0\n[representatives]\nshare = { jobparat = 0, uddannelsesparat = 0, "
+                    "aktivitetsparat = 0 }\n", encoding="utf-8")
+    population = load_population(path)
+    assert population.ladder == Population().ladder  # what the file leaves out keeps its default
+    citizens = [c.case["citizen"] for c in Generator(population, load_policy(), 3).cases(200)]
+    assert {c["readiness"] for c in citizens} == {"aktivitetsparat"}
+    assert all(c["nemsms"] and not c["representatives"] for c in citizens)
