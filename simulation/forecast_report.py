@@ -99,8 +99,16 @@ def _intro(runs: list[Summary], meta: ReportMeta) -> list[str]:
     out += _table(["", *(r.label for r in runs)], rows)
     if meta.ceiling:
         parts = [f"{k} {v:.1f}/s" for k, v in meta.ceiling.items()]
-        out += [f"Ceiling on this machine in the same process (a trivial workflow with four one-day timers): "
-                f"{', '.join(parts)}.", ""]
+        out += [f"Ceiling on this machine in the same process (a trivial workflow with four one-day timers, "
+                f"started and played the way the cases are): {', '.join(parts)}.", ""]
+        mode = "sandboxed" if meta.sandbox else "unsandboxed"
+        ceiling = meta.ceiling.get(mode)
+        ratios = [f"{r.label} {rate / ceiling:.2f}" for r in runs
+                  if ceiling and (rate := (facts[r.label].rate(r.cases) if r.label in facts else None))]
+        if ratios:
+            out += [f"Cases per second as a share of the {mode} ceiling (the mode the cases ran in): "
+                    f"{', '.join(ratios)}. A case is two workflows (the case and its scenario driver) with "
+                    "its letters, tasks, timers and updates, several times the trivial workflow's work.", ""]
     return out
 
 
@@ -171,6 +179,7 @@ def _workload_section(runs: list[Summary], charts: dict[str, str]) -> list[str]:
     header = ["month"] + [f"{KIND_LABELS[k]}" + (f" ({r.label})" if len(runs) > 1 else "")
                           for k in focus for r in runs]
     rows = [[m] + [f"{r.tasks_by_month.get(m, {}).get(k, 0):,}" for k in focus for r in runs] for m in months]
+    rows = [row for row in rows if any(cell != "0" for cell in row[1:])]  # a tail month of reassessments only
     out += ["Tasks opened by month:", "", *_table(header, rows)]
     return out
 

@@ -130,3 +130,18 @@ async def test_the_fast_path_agrees_with_the_journals(compared: dict[str, Any], 
         assert len(row.refused) == sum(1 for s in steps if s["step"] == "decision_rejected")
         opened = [s for s in steps if s["step"] in {"task_opened", "decision_task_opened", "reassessment_task_opened"}]
         assert len(row.tasks) == len(opened), row.name
+
+
+def test_the_report_gives_the_ratio_to_the_ceiling(compared: dict[str, Any], tmp_path: Path) -> None:
+    from simulation.analysis import summarize
+    from simulation.forecast import finish_report
+    from simulation.forecast_report import ReportMeta, RunFacts
+
+    rows = compared["rows"]["copenhagen-2026"]
+    meta = ReportMeta(command="test", runs=[RunFacts(label="copenhagen-2026", seconds=len(rows) / 6.0)],
+                      ceiling={"sandboxed": 40.0, "unsandboxed": 60.0})
+    report = finish_report([summarize(rows, "copenhagen-2026")], tmp_path, meta).read_text()
+    assert "sandboxed 40.0/s, unsandboxed 60.0/s" in report
+    assert "share of the unsandboxed ceiling (the mode the cases ran in): copenhagen-2026 0.10." in report
+    months = [line for line in report.splitlines() if re.match(r"\| \d{4}-\d\d \|", line)]
+    assert months and all(re.search(r"\| [1-9]", line) for line in months)  # no month without a shown task
