@@ -109,8 +109,9 @@ def _workload(runs: list[Summary]) -> Figure:
         _date_axis(ax)
         ax.set_ylabel("tasks opened per week")
         ax.set_title("Caseworkers' tasks opened per week, by kind (week starting Monday)", fontsize=11)
-        ax.legend(fontsize=8, ncol=3)
+        ax.legend(fontsize=8, ncol=len(kinds), loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
         ax.grid(alpha=0.3)
+        fig.tight_layout()
         return fig
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     for ax, kind in zip(axes.flat, ("phone_call", "home_visit", "decision", "representative"), strict=True):
