@@ -112,7 +112,9 @@ async def run_forecast(request: ForecastRequest, out: TextIO = sys.stdout) -> in
     facts: list[RunFacts] = []
     total = source.count * len(request.policies) if source.count is not None else None
     bar = tqdm(total=total, unit="case", file=sys.stderr, disable=request.quiet or not sys.stderr.isatty(),
-               dynamic_ncols=True, smoothing=0.05)
+               dynamic_ncols=True, smoothing=0.05,
+               bar_format="{l_bar}{bar}| {n:,}/{total:,} [{elapsed}<{remaining}, {rate_fmt}]")
+    progress = _WholeCases(bar)
     options = EngineOptions(window=request.window, server_cases=request.window, sandbox=request.sandbox,
                             encrypt=request.generate is None)
     try:
@@ -122,12 +124,15 @@ async def run_forecast(request: ForecastRequest, out: TextIO = sys.stdout) -> in
             outbox = request.outbox_dir / f"outbox-{_slug(label)}.sqlite"
             for stale in (outbox, outbox.with_name(outbox.name + "-wal"), outbox.with_name(outbox.name + "-shm")):
                 stale.unlink(missing_ok=True)
-            fact = await _run(source, policy, outbox, results, options, lambda n: _advance(bar, n))
+            fact = await _run(source, policy, outbox, results, options, progress)
             fact.label, fact.policy_file = label, policy_file
             facts.append(fact)
-            print(f"{label}: {_count(results):,} cases in {fact.seconds:,.1f} s = "
-                  f"{_count(results) / (fact.seconds or 1):.1f} cases/s; peak memory {fact.peak_rss_mb:,.0f} MB "
-                  f"(test server {fact.server_rss_mb or 0:,.0f} MB); results {results}; outbox {outbox}", file=out)
+            played = _count(results)
+            progress.settle(played)
+            tqdm.write(f"{label}: {played:,} cases in {fact.seconds:,.1f} s = "
+                       f"{played / (fact.seconds or 1):.1f} cases/s; peak memory {fact.peak_rss_mb:,.0f} MB "
+                       f"(test server {fact.server_rss_mb or 0:,.0f} MB); results {results}; outbox {outbox}",
+                       file=out)
     finally:
         bar.close()
     ceiling = await _ceiling(request.ceiling) if request.ceiling else {}
@@ -188,8 +193,31 @@ def _run_name(path: Path) -> str:
     return path.parent.name if path.is_file() else path.name
 
 
-def _advance(bar: tqdm[Any], cases: float) -> None:
-    bar.update(cases)
+class _WholeCases:
+    """Moves the bar by whole cases: the engine reports fractions of a batch as its time skips, and summing them
+    as floats would end a hair past the total."""
+
+    def __init__(self, bar: tqdm[Any]) -> None:
+        self.bar = bar
+        self.done = 0.0
+        self.shown = 0
+        self.settled = 0
+
+    def __call__(self, cases: float) -> None:
+        self.done += cases
+        whole = self.settled + min(int(self.done + 1e-6), self._left())
+        self.bar.update(whole - self.shown)
+        self.shown = whole
+
+    def _left(self) -> int:
+        return int(self.bar.total) - self.settled if self.bar.total is not None else 1 << 62
+
+    def settle(self, played: int) -> None:
+        """A run is over: the bar shows exactly the cases it played, and the next run counts from there."""
+        self.settled += played
+        self.bar.update(self.settled - self.shown)
+        self.shown, self.done = self.settled, 0.0
+        self.bar.refresh()
 
 
 def _count(path: Path) -> int:
