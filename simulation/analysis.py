@@ -42,6 +42,52 @@ class DecisionDays(BaseModel):
         return self.on_time / self.cases if self.cases else 0.0
 
 
+class WaitGroup(BaseModel):
+    """Days to decision for one group of decided cases: who waits longest, and why."""
+
+    readiness: str
+    """`jobparat, uddannelsesparat` (decided alike) or `aktivitetsparat`."""
+    who: str
+    cases: int
+    median: float | None
+    p90: float | None
+    beyond: int
+    """Decided after the seeds' upper bound for the category."""
+
+
+WAIT_GROUPS = (
+    ("jobparat, uddannelsesparat", "answered before the decision"),
+    ("jobparat, uddannelsesparat", "no answer, Digital Post"),
+    ("jobparat, uddannelsesparat", "no answer, paper post (exempt)"),
+    ("jobparat, uddannelsesparat", "no answer, never logged in to Digital Post"),
+    ("aktivitetsparat", "answered or turned up before the decision"),
+    ("aktivitetsparat", "no answer, reached by phone"),
+    ("aktivitetsparat", "no answer, reached through a representative"),
+    ("aktivitetsparat", "no answer, reached at the home visit"),
+    ("aktivitetsparat", "no answer, no contact (ladder exhausted)"),
+)
+_POST = {"registered": "Digital Post", "exempt": "paper post (exempt)",
+         "never_logged_in": "never logged in to Digital Post"}
+_REACHED = {"phone_call": "reached by phone", "representative": "reached through a representative",
+            "home_visit": "reached at the home visit"}
+
+
+def wait_group(row: CaseRow) -> tuple[str, str] | None:
+    """The group a decided case falls in (None: undecided, or a group the report does not show)."""
+    if row.decided_day is None:
+        return None
+    if row.readiness != "aktivitetsparat":
+        if row.answered_day is not None:
+            return WAIT_GROUPS[0]
+        return ("jobparat, uddannelsesparat", f"no answer, {_POST[row.digital_post]}") if (
+            row.digital_post in _POST) else None
+    if row.answered_day is not None:
+        return WAIT_GROUPS[4]
+    if row.contact_via is None:
+        return WAIT_GROUPS[8]
+    return ("aktivitetsparat", f"no answer, {_REACHED[row.contact_via]}") if row.contact_via in _REACHED else None
+
+
 class Summary(BaseModel):
     label: str
     cases: int
@@ -69,6 +115,8 @@ class Summary(BaseModel):
     escalations: int
     deductions_started: int
     deductions_reversed: int
+    waits: list[WaitGroup] = []
+    """Days to decision by who the citizen is and how contact came about, in `WAIT_GROUPS` order."""
 
     @property
     def decided(self) -> int:
@@ -116,6 +164,7 @@ def summarize(rows: Iterable[CaseRow], label: str) -> Summary:
     totals: Counter[str] = Counter()
     first: date | None = None
     last: date | None = None
+    grouped: dict[tuple[str, str], list[float]] = {g: [] for g in WAIT_GROUPS}
     for row in rows:
         totals["cases"] += 1
         counts[row.readiness] += 1
@@ -127,6 +176,9 @@ def summarize(rows: Iterable[CaseRow], label: str) -> Summary:
         outcomes.setdefault(row.readiness, Counter())[row.decision or "undecided"] += 1
         if row.decided_day is not None:
             days.setdefault(row.readiness, []).append(row.decided_day)
+            group = wait_group(row)
+            if group is not None:
+                grouped[group].append(row.decided_day)
             on_time[row.readiness] += bool(row.on_time)
         if row.reasonable_cause:
             causes[row.reasonable_cause] += 1
@@ -168,4 +220,12 @@ def summarize(rows: Iterable[CaseRow], label: str) -> Summary:
         letters_by_kind={k: dict(c) for k, c in sorted(letter_kinds.items())},
         sms=totals["sms"], emails=totals["emails"], escalations=totals["escalations"],
         deductions_started=totals["deductions_started"], deductions_reversed=totals["deductions_reversed"],
+        waits=[_wait(readiness, who, grouped[(readiness, who)]) for readiness, who in WAIT_GROUPS],
     )
+
+
+def _wait(readiness: str, who: str, days: list[float]) -> WaitGroup:
+    target = SEED_TARGET_DAYS["aktivitetsparat" if readiness == "aktivitetsparat" else "jobparat"]
+    return WaitGroup(readiness=readiness, who=who, cases=len(days),
+                     median=statistics.median(days) if days else None, p90=percentile(days, 0.9),
+                     beyond=sum(1 for d in days if d > target))

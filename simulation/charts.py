@@ -151,7 +151,7 @@ def _letters(runs: list[Summary]) -> Figure:
         ax.set_xticks(range(len(WEEKDAYS)), WEEKDAYS)
         ax.set_ylabel("letters released")
         total = sum(sum(v.values()) for v in run.letters_by_weekday.values())
-        ax.set_title(f"{run.label}: {total} letters (hearing, decision, reassessment)", fontsize=10)
+        ax.set_title(f"{run.label}: {total:,} letters (hearing, decision, reassessment)", fontsize=10)
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Letters by the weekday they are released, and channel (never on a weekend)", fontsize=11)

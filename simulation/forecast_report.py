@@ -147,11 +147,30 @@ def _decision_section(runs: list[Summary], charts: dict[str, str]) -> list[str]:
             "answer, 20 for aktivitetsparat after the contact ladder); a citizen who answers is decided sooner. "
             "A case still undecided when it is last looked at (45 days after the absence at least) counts as "
             "not on time.", ""]
+    out += _waits_table(runs)
     answered = [_per_run(runs, "answered or turned up before the decision",
                          lambda r: f"{r.answered:,} ({_pct(r.answered, r.cases)})"),
                 _per_run(runs, "of them within the answer deadline", lambda r: f"{r.answered_in_time:,}")]
     out += _table(["", *(r.label for r in runs)], answered)
     return out
+
+
+def _waits_table(runs: list[Summary]) -> list[str]:
+    """Who waits longest: decided cases by category, answer, Digital Post status and how contact came about."""
+    if not all(r.waits for r in runs):
+        return []
+    compare = len(runs) > 1
+    header = ["readiness", "citizen", *(["policy"] if compare else []), "decided", "median days",
+              "90th percentile", "beyond the seeds' range"]
+    rows = []
+    for i, first in enumerate(runs[0].waits):
+        for r in runs:
+            w = r.waits[i]
+            if w.cases:
+                rows.append([first.readiness, first.who, *([r.label] if compare else []), f"{w.cases:,}",
+                             _n(w.median, 1), _n(w.p90, 1), _pct(w.beyond, w.cases)])
+    return ["Who waits longest (decided cases; *beyond*: later than 12 days, 20 for aktivitetsparat):", "",
+            *_table(header, rows)]
 
 
 def _workload_section(runs: list[Summary], charts: dict[str, str]) -> list[str]:

@@ -145,3 +145,23 @@ def test_the_report_gives_the_ratio_to_the_ceiling(compared: dict[str, Any], tmp
     assert "share of the unsandboxed ceiling (the mode the cases ran in): copenhagen-2026 0.10." in report
     months = [line for line in report.splitlines() if re.match(r"\| \d{4}-\d\d \|", line)]
     assert months and all(re.search(r"\| [1-9]", line) for line in months)  # no month without a shown task
+
+
+def test_who_waits_longest_accounts_for_every_decided_case(compared: dict[str, Any]) -> None:
+    from simulation.analysis import WAIT_GROUPS, wait_group
+
+    for run in compared["summary"]:
+        rows: list[CaseRow] = compared["rows"][run["label"]]
+        waits = {(w["readiness"], w["who"]): w for w in run["waits"]}
+        assert list(waits) == list(WAIT_GROUPS)
+        for group, akt in (("aktivitetsparat", True), ("jobparat, uddannelsesparat", False)):
+            decided = sum(1 for r in rows if (r.readiness == "aktivitetsparat") == akt and r.decided_day is not None)
+            assert sum(w["cases"] for (g, _), w in waits.items() if g == group) == decided
+        for key, wait in waits.items():
+            days = sorted(r.decided_day for r in rows if wait_group(r) == key and r.decided_day is not None)
+            assert wait["cases"] == len(days)
+            assert wait["median"] == (statistics.median(days) if days else None)
+        silent_paper = [r for r in rows if r.readiness != "aktivitetsparat" and r.answered_day is None
+                        and r.digital_post != "registered" and r.decided_day is not None]
+        assert all(wait_group(r) in WAIT_GROUPS[2:4] for r in silent_paper)
+    assert "Who waits longest" in compared["report"]
