@@ -131,21 +131,20 @@ async def _simulate(args: argparse.Namespace, settings: Settings, argv: list[str
 
 
 async def _simulate_checked(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
-    from domain.policy import DEFAULT_POLICY_PATH
+    from domain.policy import DEFAULT_POLICY_PATH, load_policy
     from simulation import forecast
     from simulation.runner import simulate
-    from simulation.whatif import load_policy_file
 
     policy_file = args.policy or settings.policy_file or DEFAULT_POLICY_PATH
     if args.compare_results:
         directory = args.report or forecast.default_report_dir(settings.data_dir, "compare-" + forecast.today_slug())
         return forecast.compare_results(args.compare_results, directory, forecast.command_line(argv))
     if args.generate is None and args.report is None and args.compare is None:
-        return await simulate(args.scenario, args.json_out, policy=load_policy_file(policy_file),
+        return await simulate(args.scenario, args.json_out, policy=load_policy(policy_file),
                               data_dir=settings.data_dir)
-    policies = [(load_policy_file(policy_file), _shown(policy_file))]
+    policies = [(load_policy(policy_file), _shown(policy_file))]
     if args.compare is not None:
-        policies.append((load_policy_file(args.compare), _shown(args.compare)))
+        policies.append((load_policy(args.compare), _shown(args.compare)))
     name = (f"generated-{args.generate}-seed-{args.seed}" if args.generate is not None else args.scenario.stem)
     name += "".join(f"-{p.name}" for p, _ in policies)
     request = forecast.ForecastRequest(

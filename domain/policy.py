@@ -8,7 +8,6 @@ version of the `holidays` package.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
+from domain.config_files import read_toml
 from domain.events import RepresentativeRole, TaskKind
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "config" / "policy.toml"
@@ -178,18 +178,44 @@ class PolicyError(ValueError):
 
 
 def load_policy(path: Path | None = None) -> Policy:
-    """Read a policy TOML file (default: `config/policy.toml`) into a validated `Policy`."""
+    """Read a policy TOML file (default: `config/policy.toml`) into a validated `Policy`.
+
+    A file may say `extends = "policy.toml"` (relative to itself) and hold only what differs from that policy:
+    tables are merged key by key, anything else replaces. A what-if written that way (`config/policy-2027.toml`)
+    stays right when the policy it changes does.
+    """
     path = path or DEFAULT_POLICY_PATH
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from None
+    raw = _read_extended(path, ())
     try:
         return Policy.model_validate(raw)
     except ValueError as exc:
         raise PolicyError(f"policy file {path} is invalid: {exc}") from None
+
+
+EXTENDS = "extends"
+
+
+def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        raise PolicyError(f"policy file {path} extends itself (through {', '.join(str(p) for p in seen)})")
+    raw = read_toml(path, "policy", PolicyError)
+    base_name = raw.pop(EXTENDS, None)
+    if base_name is None:
+        return raw
+    if not isinstance(base_name, str):
+        raise PolicyError(f"policy file {path}: '{EXTENDS}' must be a file name")
+    return _merged(_read_extended(path.parent / base_name, (*seen, resolved)), raw)
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def snapshot(policy: Policy, first_year: int, years: int = 3) -> PolicySnapshot:

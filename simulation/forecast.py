@@ -131,7 +131,7 @@ async def run_forecast(request: ForecastRequest, out: TextIO = sys.stdout) -> in
             progress.settle(played)
             tqdm.write(f"{label}: {played:,} cases in {fact.seconds:,.1f} s = "
                        f"{played / (fact.seconds or 1):.1f} cases/s; peak memory {fact.peak_rss_mb:,.0f} MB "
-                       f"(test server {fact.server_rss_mb or 0:,.0f} MB); results {results}; outbox {outbox}",
+                       f"({_server_memory(fact.server_rss_mb)}); results {results}; outbox {outbox}",
                        file=out)
     finally:
         bar.close()
@@ -191,6 +191,11 @@ def _run_name(path: Path) -> str:
     if path.is_file() and path.stem.startswith("results-"):
         return path.stem.removeprefix("results-")
     return path.parent.name if path.is_file() else path.name
+
+
+def _server_memory(mb: float | None) -> str:
+    """The test server's peak, sampled every 2 s: a run shorter than that may have no sample."""
+    return f"test server {mb:,.0f} MB" if mb else "test server not sampled"
 
 
 class _WholeCases:

@@ -12,7 +12,6 @@ Personal data is synthetic and looks it: CPR numbers start with `00` (day 00 doe
 from __future__ import annotations
 
 import random
-import tomllib
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
@@ -22,6 +21,7 @@ from typing import Annotated, Any, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.calendar import WorkingCalendar
+from domain.config_files import read_toml
 from domain.events import (
     Decision,
     DigitalPostStatus,
@@ -224,12 +224,7 @@ class Population(_Model):
 def load_population(path: Path | None = None) -> Population:
     """Read a population TOML file (default `config/population.toml`); every problem is a PopulationError."""
     path = path or DEFAULT_POPULATION_PATH
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PopulationError(f"cannot read population file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PopulationError(f"population file {path} is not valid TOML: {exc}") from None
+    raw = read_toml(path, "population", PopulationError)
     try:
         return Population.model_validate(raw)
     except ValidationError as exc:

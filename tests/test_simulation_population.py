@@ -13,7 +13,6 @@ from domain.calendar import WorkingCalendar
 from domain.policy import PolicyError, load_policy, snapshot
 from simulation.population import DEFAULT_POPULATION_PATH, Generator, Population, PopulationError, load_population
 from simulation.scenario import load_scenarios, scenario_line
-from simulation.whatif import load_policy_file
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 
@@ -106,26 +105,26 @@ def test_simulate_refuses_options_that_do_not_go_together(capsys: pytest.Capture
 # -- what-if policies -------------------------------------------------------------------------------------------
 def test_the_2027_what_if_is_copenhagen_without_sanctions_for_aktivitetsparate() -> None:
     base = load_policy(CONFIG / "policy.toml")
-    reform = load_policy_file(CONFIG / "policy-2027.toml")
+    reform = load_policy(CONFIG / "policy-2027.toml")
     assert reform.sanction_allowed_for == ("jobparat", "uddannelsesparat")
     assert reform.extended_hearing_for == ()
     assert reform.model_copy(update={"name": base.name, "sanction_allowed_for": base.sanction_allowed_for,
                                      "extended_hearing_for": base.extended_hearing_for}) == base
-    assert load_policy_file(CONFIG / "policy-deadline-5.toml").answer_deadline_days == 5
+    assert load_policy(CONFIG / "policy-deadline-5.toml").answer_deadline_days == 5
 
 
 def test_a_what_if_merges_tables_and_refuses_loops(tmp_path: Path) -> None:
     (tmp_path / "base.toml").write_text((CONFIG / "policy.toml").read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "late.toml").write_text('extends = "base.toml"\n[office_hours]\ncloses = 16:00:00\n',
                                         encoding="utf-8")
-    late = load_policy_file(tmp_path / "late.toml")
+    late = load_policy(tmp_path / "late.toml")
     assert (late.office_hours.opens, late.office_hours.closes) == (time(8, 0), time(16, 0))
     (tmp_path / "loop.toml").write_text('extends = "loop.toml"\n', encoding="utf-8")
     with pytest.raises(PolicyError, match="extends itself"):
-        load_policy_file(tmp_path / "loop.toml")
+        load_policy(tmp_path / "loop.toml")
     (tmp_path / "bad.toml").write_text('extends = "base.toml"\nanswer_deadline_days = 0\n', encoding="utf-8")
     with pytest.raises(PolicyError, match="answer_deadline_days"):
-        load_policy_file(tmp_path / "bad.toml")
+        load_policy(tmp_path / "bad.toml")
 
 
 # -- the mix follows the file ---------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from simulation.analysis import READINESS, WEEKDAYS, percentile
 from simulation.forecast import ForecastRequest, compare_results, run_forecast
 from simulation.results import CaseRow, read_rows
 from simulation.runner import simulate
-from simulation.whatif import load_policy_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = 30
@@ -31,7 +30,7 @@ async def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """30 generated cases under Copenhagen's policy and under the 2027 what-if, in one command."""
     directory = tmp_path_factory.mktemp("forecast")
     policies = [(load_policy(), "config/policy.toml"),
-                (load_policy_file(ROOT / "config" / "policy-2027.toml"), "config/policy-2027.toml")]
+                (load_policy(ROOT / "config" / "policy-2027.toml"), "config/policy-2027.toml")]
     out = io.StringIO()
     request = ForecastRequest(policies=policies, report_dir=directory, outbox_dir=directory, generate=CASES, seed=3,
                               start=date(2026, 3, 1), end=date(2026, 4, 30), window=20, quiet=True,
