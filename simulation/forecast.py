@@ -109,6 +109,10 @@ async def run_forecast(request: ForecastRequest, out: TextIO = sys.stdout) -> in
     names = labels(request.policies)
     request.report_dir.mkdir(parents=True, exist_ok=True)
     single = len(request.policies) == 1
+
+    def results_path(label: str) -> Path:
+        return request.report_dir / (RESULTS_FILE if single else f"results-{_slug(label)}.jsonl")
+
     facts: list[RunFacts] = []
     total = source.count * len(request.policies) if source.count is not None else None
     bar = tqdm(total=total, unit="case", file=sys.stderr, disable=request.quiet or not sys.stderr.isatty(),
@@ -120,17 +124,16 @@ async def run_forecast(request: ForecastRequest, out: TextIO = sys.stdout) -> in
     try:
         for (policy, policy_file), label in zip(request.policies, names, strict=True):
             bar.set_description(label)
-            results = request.report_dir / (RESULTS_FILE if single else f"results-{_slug(label)}.jsonl")
+            results = results_path(label)
             outbox = request.outbox_dir / f"outbox-{_slug(label)}.sqlite"
             for stale in (outbox, outbox.with_name(outbox.name + "-wal"), outbox.with_name(outbox.name + "-shm")):
                 stale.unlink(missing_ok=True)
             fact = await _run(source, policy, outbox, results, options, progress)
             fact.label, fact.policy_file = label, policy_file
             facts.append(fact)
-            played = _count(results)
-            progress.settle(played)
-            tqdm.write(f"{label}: {played:,} cases in {fact.seconds:,.1f} s = "
-                       f"{played / (fact.seconds or 1):.1f} cases/s; peak memory {fact.peak_rss_mb:,.0f} MB "
+            progress.settle(sum(f.cases for f in facts))
+            tqdm.write(f"{label}: {fact.cases:,} cases in {fact.seconds:,.1f} s = "
+                       f"{fact.cases / (fact.seconds or 1):.1f} cases/s; peak memory {fact.peak_rss_mb:,.0f} MB "
                        f"({_server_memory(fact.server_rss_mb)}); results {results}; outbox {outbox}",
                        file=out)
     finally:
@@ -138,8 +141,7 @@ async def run_forecast(request: ForecastRequest, out: TextIO = sys.stdout) -> in
     ceiling = await _ceiling(request.ceiling) if request.ceiling else {}
     for name, rate in ceiling.items():
         print(f"ceiling ({name}, trivial workflow, four one-day timers): {rate:.1f}/s", file=out)
-    summaries = [summarize(read_rows(request.report_dir / (RESULTS_FILE if single else f"results-{_slug(n)}.jsonl")),
-                           n) for n in names]
+    summaries = [summarize(read_rows(results_path(n)), n) for n in names]
     meta = ReportMeta(command=request.command, seed=request.seed if request.generate is not None else None,
                       population=str(request.population_file or "config/population.toml")
                       if request.generate is not None else None,
@@ -159,7 +161,7 @@ async def _run(source: Source, policy: Policy, outbox: Path, results: Path, opti
             writer.write(row_for(played))
     seconds = time.perf_counter() - began
     return RunFacts(label=policy.name, seconds=seconds, peak_rss_mb=own_peak_rss_mb(), outbox=str(outbox),
-                    server_rss_mb=await memory.stop())
+                    server_rss_mb=await memory.stop(), cases=writer.count)
 
 
 async def _ceiling(cases: int) -> dict[str, float]:
@@ -205,29 +207,20 @@ class _WholeCases:
     def __init__(self, bar: tqdm[Any]) -> None:
         self.bar = bar
         self.done = 0.0
-        self.shown = 0
-        self.settled = 0
 
     def __call__(self, cases: float) -> None:
         self.done += cases
-        whole = self.settled + min(int(self.done + 1e-6), self._left())
-        self.bar.update(whole - self.shown)
-        self.shown = whole
+        whole = int(self.done + 1e-6)
+        self._show(whole if self.bar.total is None else min(whole, int(self.bar.total)))
 
-    def _left(self) -> int:
-        return int(self.bar.total) - self.settled if self.bar.total is not None else 1 << 62
-
-    def settle(self, played: int) -> None:
-        """A run is over: the bar shows exactly the cases it played, and the next run counts from there."""
-        self.settled += played
-        self.bar.update(self.settled - self.shown)
-        self.shown, self.done = self.settled, 0.0
+    def settle(self, played_so_far: int) -> None:
+        """A run is over: the bar shows exactly the cases played so far, and the next run counts from there."""
+        self.done = float(played_so_far)
+        self._show(played_so_far)
         self.bar.refresh()
 
-
-def _count(path: Path) -> int:
-    with path.open(encoding="utf-8") as handle:
-        return sum(1 for line in handle if line.strip())
+    def _show(self, cases: int) -> None:
+        self.bar.update(cases - self.bar.n)
 
 
 def _slug(text: str) -> str:

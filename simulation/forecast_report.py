@@ -22,6 +22,8 @@ class RunFacts:
     peak_rss_mb: float | None = None
     server_rss_mb: float | None = None
     outbox: str | None = None
+    cases: int = 0
+    """Cases played (written to the results file)."""
 
     def rate(self, cases: int) -> float | None:
         return cases / self.seconds if self.seconds else None

@@ -397,9 +397,3 @@ class Generator:
         if _chance(rng, s.contact_restored):
             events.append({"day": round(s.contact_restored_day.draw(rng), 2), "type": "contact_restored"})
         return events
-
-
-def generate(population: Population, policy: Policy, count: int, seed: int,
-             start: date | None = None, end: date | None = None) -> Iterator[ScenarioCase]:
-    """`count` synthetic cases between `start` and `end` (default: the population's period), in absence order."""
-    return Generator(population, policy, seed, start, end).cases(count)

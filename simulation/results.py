@@ -11,12 +11,10 @@ report read it back, so a report can be rebuilt or compared without simulating a
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -101,17 +99,11 @@ def row_for(played: Played) -> CaseRow:
         if row.contact_via is None and (d.type in CITIZEN_EVENTS or d.outcome in CONTACT_OUTCOMES):
             row.contact_via = d.task or d.type
     if row.answered_day is not None and row.deadline is not None:
-        answered_on = (absence + _days(row.answered_day)).date().isoformat()
+        answered_on = (absence + timedelta(days=row.answered_day)).date().isoformat()
         row.answered_in_time = answered_on <= row.deadline
     if row.decided_day is not None:
         row.on_time = row.decided_day <= SEED_TARGET_DAYS.get(row.readiness, 0.0)
     return row
-
-
-def _days(days: float) -> Any:
-    from datetime import timedelta
-
-    return timedelta(days=days)
 
 
 def _from_outbox(row: CaseRow, played: Played) -> None:
@@ -175,14 +167,3 @@ def read_rows(path: Path) -> Iterator[CaseRow]:
                     yield CaseRow.model_validate_json(line)
                 except ValueError as exc:
                     raise ResultsError(f"{path}:{number}: not a result row ({str(exc).splitlines()[0]})") from None
-
-
-def write_rows(path: Path, rows: Iterable[CaseRow]) -> int:
-    with ResultsWriter(path) as writer:
-        for row in rows:
-            writer.write(row)
-        return writer.count
-
-
-def dump(rows: Iterable[CaseRow]) -> list[dict[str, Any]]:
-    return [json.loads(r.model_dump_json()) for r in rows]
