@@ -152,6 +152,20 @@ def _utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
+@dataclass(frozen=True)
+class OutboxEnvelope:
+    """A stored row without its message text: what went to whom, by which channel, when it is released. A
+    simulated year writes a quarter of a million rows; its report reads these, never the letters themselves."""
+
+    id: int
+    meeting_id: str
+    kind: str
+    channel: str
+    recipient: str
+    release_on: date | None
+    payload: dict[str, Any]
+
+
 def _record(row: sqlite3.Row) -> OutboxRecord:
     return OutboxRecord(
         id=row["id"],
@@ -294,6 +308,17 @@ class Outbox:
             sql += f" LIMIT {int(limit)}"
         with self._connect() as conn:
             return [_record(r) for r in conn.execute(sql, args).fetchall()]
+
+    def envelopes(self, *, after_id: int = 0) -> list[OutboxEnvelope]:
+        """Every row with an id above `after_id`, oldest first, without subject, text or MeMo XML."""
+        sql = ("SELECT id, meeting_id, kind, channel, recipient, release_on, payload_json FROM outbox "
+               "WHERE id > ? ORDER BY id")
+        with self._connect() as conn:
+            return [OutboxEnvelope(id=r["id"], meeting_id=r["meeting_id"], kind=r["kind"], channel=r["channel"],
+                                   recipient=r["recipient"],
+                                   release_on=date.fromisoformat(r["release_on"]) if r["release_on"] else None,
+                                   payload=json.loads(r["payload_json"] or "{}"))
+                    for r in conn.execute(sql, (after_id,))]
 
     def count(
         self, *, meeting_id: str | None = None, kind: str | None = None, channel: str | None = None

@@ -30,6 +30,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.outbox import Outbox, OutboxEnvelope
 from domain.events import MeetingMissed
 from domain.policy import Policy, PolicySnapshot, snapshot
 from runtime.binaries import test_server_path
@@ -38,7 +39,6 @@ from runtime.logging import CORE_LOGGER
 from runtime.temporal import data_converter, ensure_search_attributes
 from simulation.activities import SimulationActivities
 from simulation.driver import DriverInput, DriverResult, ScenarioDriverWorkflow, driver_id_for
-from simulation.outbox_rows import OutboxRow, rows_after
 from simulation.scenario import Prepared, ScenarioCase
 from simulation.workers import simulation_worker
 from workflows.api import CaseInput, clock_offset, workflow_id_for
@@ -89,7 +89,7 @@ class Played:
     scenario: ScenarioCase
     start: MeetingMissed
     driver: DriverResult | None
-    sent: list[OutboxRow]
+    sent: list[OutboxEnvelope]
     closed: bool
     failure: str | None = None
 
@@ -135,7 +135,6 @@ def case_activities(client: Client, outbox_path: Path, *, fast_outbox: bool = Fa
 
     from activities.case_activities import CaseActivities
     from activities.channels import OutboxChannels
-    from activities.outbox import Outbox
 
     outbox = Outbox(outbox_path, durable=not fast_outbox)
     log = _QuietLog(structlog.get_logger("missed_meeting.activities")) if quiet else None
@@ -218,6 +217,7 @@ async def play(cases: Iterable[Prepared], policy: Policy, outbox_path: Path, *,
                options: EngineOptions = EngineOptions(), progress: Progress | None = None) -> AsyncIterator[Played]:
     """Play `cases` batch by batch; yields each case of a batch once the whole batch has reached its horizon."""
     snaps = Snapshots(policy)
+    sent_log = Outbox(outbox_path, durable=not options.fast_outbox)  # read back after each batch
     core = logging.getLogger(CORE_LOGGER)
     core.addFilter(_NOTICE)
     served = 0
@@ -246,7 +246,7 @@ async def play(cases: Iterable[Prepared], policy: Policy, outbox_path: Path, *,
                 )
                 await worker.__aenter__()
                 served = 0
-            async for played in _play_batch(env, batch, snaps, outbox_path, last_row, progress):
+            async for played in _play_batch(env, batch, snaps, sent_log, last_row, progress):
                 last_row = max([last_row, *(r.id for r in played.sent)])
                 yield played
             served += len(batch)
@@ -258,7 +258,7 @@ async def play(cases: Iterable[Prepared], policy: Policy, outbox_path: Path, *,
         core.removeFilter(_NOTICE)
 
 
-async def _play_batch(env: WorkflowEnvironment, batch: list[Prepared], snaps: Snapshots, outbox_path: Path,
+async def _play_batch(env: WorkflowEnvironment, batch: list[Prepared], snaps: Snapshots, sent_log: Outbox,
                       last_row: int, progress: Progress | None) -> AsyncIterator[Played]:
     client = env.client
     server_now = await env.get_current_time()  # the clock is locked: it stays here until we let it move
@@ -271,8 +271,8 @@ async def _play_batch(env: WorkflowEnvironment, batch: list[Prepared], snaps: Sn
             progress(len(batch) / chunks)
     with env.auto_time_skipping_disabled():  # results are waited for with the clock locked
         outcomes = await gather_limited([_collect(case, driver) for case, driver in started])
-    sent: dict[str, list[OutboxRow]] = {}
-    for row in rows_after(outbox_path, last_row):
+    sent: dict[str, list[OutboxEnvelope]] = {}
+    for row in sent_log.envelopes(after_id=last_row):
         sent.setdefault(row.meeting_id, []).append(row)
     for (scenario, start, _events), (driver, closed, failure) in zip(batch, outcomes, strict=True):
         yield Played(scenario=scenario, start=start, driver=driver, sent=sent.get(start.meeting_id, []),

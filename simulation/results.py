@@ -111,7 +111,8 @@ def _from_outbox(row: CaseRow, played: Played) -> None:
     for sent in played.sent:
         counts[sent.kind] += 1
         if sent.kind in LETTER_KINDS:
-            row.letters.append((LETTER_KINDS[sent.kind], sent.channel, sent.recipient, sent.release_on or ""))
+            row.letters.append((LETTER_KINDS[sent.kind], sent.channel, sent.recipient,
+                                sent.release_on.isoformat() if sent.release_on else ""))
             if sent.kind == "hearing_letter" and sent.recipient == "citizen" and row.deadline is None:
                 row.deadline = sent.payload.get("deadline")
         elif sent.kind == "payment":

@@ -166,3 +166,20 @@ def test_inbound_contacts_since(outbox: Outbox) -> None:
     assert [c.via for c in found] == ["in_person", "supplier_report"]
     assert found[0].note == "came by"
     assert found[0].at == datetime(2026, 3, 11, 23, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_envelopes_are_the_rows_after_an_id_without_their_text(tmp_path: Path, durable: bool) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite", durable=durable)
+    first = box.put(item("wf-M-1/hearing_letter/citizen/digital_post"))
+    box.put(item("wf-M-1/sms/1", kind="sms", channel="nemsms", release_on=None, payload={}))
+    box.put(item("wf-M-2/payment", meeting_id="M-2", kind="payment", channel="payments", recipient="payments",
+                 release_on=None, payload={"action": "deduction_start"}))
+    everything = box.envelopes()
+    assert [e.kind for e in everything] == ["hearing_letter", "sms", "payment"]
+    assert everything[0].release_on == date(2026, 3, 3) and everything[0].payload["deadline"] == "2026-03-11"
+    later = box.envelopes(after_id=first.record.id)
+    assert [(e.meeting_id, e.kind, e.channel, e.recipient) for e in later] == [
+        ("M-1", "sms", "nemsms", "citizen"), ("M-2", "payment", "payments", "payments")]
+    assert later[1].payload == {"action": "deduction_start"} and later[0].release_on is None
+    assert not hasattr(later[0], "body_text")
