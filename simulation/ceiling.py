@@ -19,10 +19,8 @@ from dataclasses import dataclass
 
 from temporalio.testing import WorkflowEnvironment
 
-from runtime.binaries import test_server_path
-from runtime.keys import KeyRing
-from runtime.temporal import data_converter
 from simulation.ceiling_workflow import TIMERS, CeilingWorkflow
+from simulation.engine import start_server
 from simulation.workers import simulation_worker
 
 
@@ -42,8 +40,7 @@ async def measure(cases: int, *, sandbox: bool = True, window: int = 1000,
     """Start `cases` trivial workflows (at most `window` open at once) and wait for all; wall-clock seconds."""
     own = env is None
     if env is None:
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(test_server_path()), data_converter=data_converter(KeyRing.generate()))
+        env = await start_server()
     task_queue = f"ceiling-{uuid.uuid4()}"
     try:
         async with simulation_worker(env.client, task_queue, [], workflows=[CeilingWorkflow], sandbox=sandbox):

@@ -149,6 +149,7 @@ def case_activities(client: Client, outbox_path: Path, *, fast_outbox: bool = Fa
 async def start_server(*, encrypt: bool = True) -> WorkflowEnvironment:
     """An embedded time-skipping server; payloads encrypted with a throwaway key (it dies with the run), or
     not encrypted at all for synthetic data."""
+    logging.getLogger(CORE_LOGGER).addFilter(_NOTICE)  # once: a filter already there is not added again
     converter = data_converter(KeyRing.generate()) if encrypt else pydantic_data_converter
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(test_server_path()), data_converter=converter,
@@ -218,8 +219,6 @@ async def play(cases: Iterable[Prepared], policy: Policy, outbox_path: Path, *,
     """Play `cases` batch by batch; yields each case of a batch once the whole batch has reached its horizon."""
     snaps = Snapshots(policy)
     sent_log = Outbox(outbox_path, durable=not options.fast_outbox)  # read back after each batch
-    core = logging.getLogger(CORE_LOGGER)
-    core.addFilter(_NOTICE)
     served = 0
     env: WorkflowEnvironment | None = None
     worker: Any = None
@@ -255,7 +254,6 @@ async def play(cases: Iterable[Prepared], policy: Policy, outbox_path: Path, *,
             await worker.__aexit__(None, None, None)
         if env is not None:
             await env.shutdown()
-        core.removeFilter(_NOTICE)
 
 
 async def _play_batch(env: WorkflowEnvironment, batch: list[Prepared], snaps: Snapshots, sent_log: Outbox,

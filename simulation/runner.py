@@ -24,12 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.events import MeetingMissed
 from domain.policy import Policy, load_policy
-from runtime.binaries import test_server_path
-from runtime.keys import KeyRing
-from runtime.temporal import data_converter, ensure_search_attributes
 from runtime.worker import make_worker
 from simulation.driver import ScenarioDriverWorkflow
-from simulation.engine import Snapshots, case_activities, start_case
+from simulation.engine import Snapshots, case_activities, start_case, start_server
 from simulation.report import case_row, print_journals, print_table
 from simulation.scenario import Prepared, ScenarioCase, load_scenarios
 from workflows.api import CaseStatus, Timeline
@@ -52,12 +49,8 @@ async def simulate(scenario_path: Path, json_out: Path | None, *, policy: Policy
     if outbox_dir.exists():
         shutil.rmtree(outbox_dir)
     outbox_dir.mkdir(parents=True)
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(test_server_path()),
-        data_converter=data_converter(KeyRing.generate()),  # the embedded server dies with the run
-    )
+    env = await start_server()  # payloads encrypted with a throwaway key: the embedded server dies with the run
     async with env:
-        await ensure_search_attributes(env.client)
         task_queue = "simulation"
         activities = _case_activities(env.client, outbox_dir)
         async with make_worker(env.client, task_queue, activities, workflows=[ScenarioDriverWorkflow]):
